@@ -1,0 +1,1 @@
+"""Edges of the bot: Telegram, console, Rasa actions, storage, FAQ, broadcasts, command line."""

@@ -1,0 +1,1 @@
+"""The dialog state machine: questions, parsing, transitions. Imports rules/ only."""

@@ -1,0 +1,50 @@
+"""Eligibility rules: the offers as data and pure evaluation. Imports nothing of the project."""
+
+from .criteria import KINDS, Choice, Outcome, Quantity
+from .dates import age_on, shift_months, shift_years
+from .errors import FactError, OfferFileError, RulesError, UnknownProgramError
+from .evaluate import CriterionResult, ProgramResult, Status, evaluate, status_of
+from .facts import CHOICE_LABELS, FACT_LABELS, FACTS, Facts, FactSpec, FactType, FactValue, dump_facts, parse_fact, parse_facts
+from .messages import Localized, Message, Money, N_
+from .model import NotStated, Program, load_program, load_programs, select_programs
+from .questioning import next_question, questions_to_ask
+
+__all__ = [
+    "CHOICE_LABELS",
+    "FACTS",
+    "FACT_LABELS",
+    "KINDS",
+    "Choice",
+    "CriterionResult",
+    "FactError",
+    "FactSpec",
+    "FactType",
+    "FactValue",
+    "Facts",
+    "Localized",
+    "Message",
+    "Money",
+    "N_",
+    "NotStated",
+    "OfferFileError",
+    "Outcome",
+    "Program",
+    "ProgramResult",
+    "Quantity",
+    "RulesError",
+    "Status",
+    "UnknownProgramError",
+    "age_on",
+    "dump_facts",
+    "evaluate",
+    "load_program",
+    "load_programs",
+    "next_question",
+    "parse_fact",
+    "parse_facts",
+    "questions_to_ask",
+    "select_programs",
+    "shift_months",
+    "shift_years",
+    "status_of",
+]

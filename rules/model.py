@@ -1,0 +1,181 @@
+"""The schema of an offer data file: every value with the sentence it comes from, or not stated."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import OfferFileError, UnknownProgramError
+from .messages import Localized
+
+OFFERS_DIR = Path(__file__).parent / "offers"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NotStated(_Frozen):
+    """The offer does not say; the bot says so and never invents a value."""
+
+    not_stated: Literal[True]
+
+
+class Text(_Frozen):
+    """A text value: French as written in the offer, English translation, and the source sentence."""
+
+    fr: str
+    en: str
+    source: str
+
+    def localized(self) -> Localized:
+        return Localized(self.fr, self.en)
+
+
+class Organization(_Frozen):
+    name: Text
+    acronym: Text
+    about: list[Text] = Field(default_factory=list)
+
+
+class Location(_Frozen):
+    place: Text
+    work_mode: Literal["on_site", "remote", "remote_or_on_site"] | None = None
+    source: str
+
+
+class Dates(_Frozen):
+    start: date
+    end: date
+    source: str
+    note: Text | None = None
+
+
+class Stipend(_Frozen):
+    minimum: Decimal
+    maximum: Decimal
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    source: str
+
+
+class Deadline(_Frozen):
+    date: date
+    time_zone: str | None = None
+    source: str
+
+
+class Contact(_Frozen):
+    name: Text
+    unit: Text | None = None
+    phone: str | None = None
+    extension: str | None = None
+    email: str | None = None
+    source: str
+
+
+class LanguageRequirement(_Frozen):
+    language: Literal["fr", "en", "es"]
+    level: Text
+    blocking: bool
+    source: str
+
+
+class CriterionSpec(_Frozen):
+    """One criterion of an offer: a kind of the vocabulary with its parameters and its source."""
+
+    id: str
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    source: str
+
+
+class Program(_Frozen):
+    """An offer, loaded from its data file."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    source_file: str
+    programme: Text
+    reference: Text | NotStated
+    title: Text
+    organization: Organization
+    field: Text | NotStated
+    location: Location | NotStated
+    dates: Dates | NotStated
+    stipend: Stipend | NotStated
+    deadline: Deadline | NotStated
+    contacts: list[Contact] | NotStated
+    duties: list[Text] | NotStated
+    required_skills: list[Text] | NotStated
+    languages: list[LanguageRequirement] | NotStated
+    assets: list[Text] | NotStated
+    covid: Text | NotStated
+    renewal: Text | NotStated
+    how_to_apply: Text | NotStated
+    criteria: list[CriterionSpec]
+    asset_criteria: list[CriterionSpec] = Field(default_factory=list)
+
+    @property
+    def start_date(self) -> date | None:
+        return None if isinstance(self.dates, NotStated) else self.dates.start
+
+    @property
+    def deadline_date(self) -> date | None:
+        return None if isinstance(self.deadline, NotStated) else self.deadline.date
+
+    def offer_open(self, today: date) -> bool:
+        """Whether applications are still taken on `today`: the deadline day itself is open.
+
+        An offer that states no deadline is reported open: nothing in it says it closed.
+        """
+        deadline = self.deadline_date
+        return deadline is None or today <= deadline
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(file)"
+    return f"{where}: {first['msg']}"
+
+
+def load_program(path: Path) -> Program:
+    """One offer file, validated; a wrong file stops with one line naming the key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise OfferFileError(f"{path.name}: cannot read: {error}") from None
+    try:
+        program = Program.model_validate(raw)
+    except ValidationError as error:
+        raise OfferFileError(f"{path.name}: {_describe(error)}") from None
+    if path.stem != program.id:
+        raise OfferFileError(f"{path.name}: id {program.id!r} must match the file name")
+    from .criteria import compile_criteria  # local: criteria imports this module's types
+
+    compile_criteria(program)  # refuses unknown kinds and bad parameters now, not at a question
+    return program
+
+
+def load_programs(directory: Path = OFFERS_DIR) -> dict[str, Program]:
+    """Every offer of the directory by id, in file-name order."""
+    programs: dict[str, Program] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        program = load_program(path)
+        programs[program.id] = program
+    if not programs:
+        raise OfferFileError(f"{directory}: no offer file (*.yaml)")
+    return programs
+
+
+def select_programs(programs: dict[str, Program], ids: list[str] | None) -> list[Program]:
+    """The programs named by `ids` (all when None); an unknown id raises `UnknownProgramError`."""
+    if not ids:
+        return list(programs.values())
+    missing = [pid for pid in ids if pid not in programs]
+    if missing:
+        raise UnknownProgramError(missing[0], list(programs))
+    return [programs[pid] for pid in ids]
