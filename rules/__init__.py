@@ -1,11 +1,23 @@
 """Eligibility rules: the offers as data and pure evaluation. Imports nothing of the project."""
 
-from .criteria import KINDS, Choice, Outcome, Quantity
+from .criteria import KINDS
+from .criterion import Choice, Outcome, Quantity
 from .dates import age_on, shift_months, shift_years
 from .errors import FactError, OfferFileError, RulesError, UnknownProgramError
 from .evaluate import CriterionResult, ProgramResult, Status, evaluate, status_of
-from .facts import CHOICE_LABELS, FACT_LABELS, FACTS, Facts, FactSpec, FactType, FactValue, dump_facts, parse_fact, parse_facts
-from .messages import Localized, Message, Money, N_
+from .facts import (
+    CHOICE_LABELS,
+    FACT_LABELS,
+    FACTS,
+    Facts,
+    FactSpec,
+    FactType,
+    FactValue,
+    dump_facts,
+    parse_fact,
+    parse_facts,
+)
+from .messages import N_, AnyOf, Localized, Message, Money
 from .model import NotStated, Program, load_program, load_programs, select_programs
 from .questioning import next_question, questions_to_ask
 
@@ -14,6 +26,8 @@ __all__ = [
     "FACTS",
     "FACT_LABELS",
     "KINDS",
+    "N_",
+    "AnyOf",
     "Choice",
     "CriterionResult",
     "FactError",
@@ -24,7 +38,6 @@ __all__ = [
     "Localized",
     "Message",
     "Money",
-    "N_",
     "NotStated",
     "OfferFileError",
     "Outcome",

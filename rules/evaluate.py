@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from .criteria import Criterion, Outcome, compile_criteria
+from .criteria import compile_criteria
+from .criterion import Criterion, Outcome
 from .facts import Facts
 from .messages import Message
 from .model import Program

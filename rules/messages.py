@@ -42,3 +42,10 @@ class Money:
 
     amount: float
     currency: str
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Alternatives, shown as a list joined with "or" in the person's language."""
+
+    items: tuple[Any, ...]

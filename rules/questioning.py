@@ -1,7 +1,8 @@
 """Goal-driven questioning: which missing facts can still change an outcome, and in what order.
 
 A fact is asked only if some selected program is not yet ruled out and one of its criteria
-needs that fact next. Facts that more programs need come first; ties keep the contract's order.
+needs that fact next. A follow-up (the degree after "graduated") comes at once; then facts that
+more programs need; ties keep the contract's order.
 """
 
 from __future__ import annotations
@@ -32,15 +33,19 @@ def questions_to_ask(
     """
     blocking_votes: dict[str, int] = {}
     asset_votes: dict[str, int] = {}
+    follow_ups: set[str] = set()
     for program in programs:
         blocking, assets = compile_criteria(program)
         outcomes = [c.evaluate(facts, program, today).outcome for c in blocking]
         if status_of(outcomes) is Status.NOT_ELIGIBLE:
             continue
         for criterion in blocking:
+            started = any(f in facts for f in criterion.facts())
             for fact in criterion.needed(facts):
                 if fact not in skipped:
                     blocking_votes[fact] = blocking_votes.get(fact, 0) + 1
+                    if started:
+                        follow_ups.add(fact)
         if include_assets:
             for criterion in assets:
                 for fact in criterion.needed(facts):
@@ -48,16 +53,14 @@ def questions_to_ask(
                         asset_votes[fact] = asset_votes.get(fact, 0) + 1
 
     def ranked(votes: dict[str, int]) -> list[str]:
-        return sorted(votes, key=lambda f: (-votes[f], _ORDER.get(f, len(_ORDER))))
+        return sorted(votes, key=lambda f: (f not in follow_ups, -votes[f], _ORDER.get(f, len(_ORDER))))
 
     ordered = ranked(blocking_votes)
     ordered += [f for f in ranked(asset_votes) if f not in blocking_votes]
     return ordered
 
 
-def next_question(
-    facts: Facts, programs: Iterable[Program], today: date, skipped: Collection[str] = ()
-) -> str | None:
+def next_question(facts: Facts, programs: Iterable[Program], today: date, skipped: Collection[str] = ()) -> str | None:
     """The one fact to ask now, or None when nothing can change any outcome any more."""
     remaining = questions_to_ask(facts, programs, today, skipped)
     return remaining[0] if remaining else None

@@ -1,0 +1,134 @@
+"""`python -m bot ...`: the command line of CONTRACTS.md. Bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rules import FactError, RulesError, evaluate, load_programs, parse_facts, select_programs
+
+from .config import Config, load_config
+from .errors import BotError, InputError
+from .i18n import LANGUAGES
+from .present import result_json
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line, naming the argument."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _iso_date(field: str) -> Callable[[str], date]:
+    def parse(text: str) -> date:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+    parse.__name__ = field
+    return parse
+
+
+def today_in(config: Config) -> date:
+    """Today's date in the configured time zone (ages and deadlines count in local days)."""
+    return datetime.now(config.zone).date()
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"answers: cannot read {path}: {error.strerror or error}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"answers: not valid JSON (line {error.lineno}): {error.msg}") from None
+    if not isinstance(raw, dict):
+        raise InputError('answers: expected a JSON object of facts, e.g. {"birth_date": "1995-04-01"}')
+    return raw
+
+
+def cmd_eligibility(args: argparse.Namespace, config: Config) -> int:
+    raw = _read_answers(args.answers)
+    try:
+        facts = parse_facts(raw)
+    except FactError as error:
+        raise InputError(f"answers.{error.field}: {error.expected}") from None
+    programs = select_programs(load_programs(config.offers_path()), [args.program] if args.program else None)
+    today = args.today or today_in(config)
+    output = {
+        "today": today.isoformat(),
+        "programs": [result_json(evaluate(facts, p, today), args.lang) for p in programs],
+    }
+    json.dump(output, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_programs(args: argparse.Namespace, config: Config) -> int:
+    today = args.today or today_in(config)
+    programs = load_programs(config.offers_path())
+    rows: list[dict[str, str]] = []
+    for program in programs.values():
+        deadline = program.deadline_date
+        rows.append(
+            {
+                "id": program.id,
+                "status": "open" if program.offer_open(today) else "closed",
+                "deadline": deadline.isoformat() if deadline else "",
+                "title": program.title.localized().in_language(args.lang),
+            }
+        )
+    if args.json:
+        listed = [{**row, "deadline": row["deadline"] or None} for row in rows]
+        json.dump({"today": today.isoformat(), "programs": listed}, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    width = max(len(row["id"]) for row in rows)
+    for row in rows:
+        print(f"{row['id']:<{width}}  {row['status']:<6}  {row['deadline'] or '-':<10}  {row['title']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m bot", description="Internship eligibility bot")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    eligibility = commands.add_parser("eligibility", help="evaluate answers against the offers (JSON)")
+    eligibility.add_argument("--answers", type=Path, required=True, metavar="FILE.json")
+    eligibility.add_argument("--program", metavar="ID")
+    eligibility.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    eligibility.add_argument("--lang", choices=LANGUAGES, default="fr")
+    eligibility.set_defaults(handler=cmd_eligibility)
+
+    programs = commands.add_parser("programs", help="list the offers, open or closed on a date")
+    programs.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    programs.add_argument("--lang", choices=LANGUAGES, default="fr")
+    programs.add_argument("--json", action="store_true", help="print JSON")
+    programs.set_defaults(handler=cmd_programs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        config = load_config()
+        handler: Callable[[argparse.Namespace, Config], int] = args.handler
+        return handler(args, config)
+    except (BotError, RulesError) as error:
+        print(str(error).splitlines()[0] if str(error) else type(error).__name__, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,148 @@
+"""`config.yaml`, validated at start; secrets (bot token, database URL) come from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = ROOT / "config.yaml"
+SECRET_KEYS = {"token", "bot_token", "database_url", "secret_token", "password"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WebhookConfig(_Section):
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    url_path: str = "telegram"
+    public_url: str | None = None  # e.g. https://bot.example.org/telegram
+
+
+class TelegramConfig(_Section):
+    mode: Literal["polling", "webhook"] = "polling"
+    base_url: str | None = None  # a self-hosted Bot API server, e.g. http://127.0.0.1:8081/bot
+    webhook: WebhookConfig = WebhookConfig()
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+
+
+class DatabaseConfig(_Section):
+    sqlite_path: str = "data/stagebot.sqlite3"  # used when DATABASE_URL is not set
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+
+
+class PrivacyConfig(_Section):
+    retention_days: int = Field(default=180, ge=1)
+    consent_version: int = Field(default=1, ge=1)
+
+
+class Config(_Section):
+    default_language: Literal["fr", "en"] = "fr"
+    timezone: str = "America/Toronto"
+    offers_dir: str = "rules/offers"
+    telegram: TelegramConfig = TelegramConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+
+    # Secrets, from the environment only (never from the file).
+    bot_token: SecretStr | None = Field(default=None, exclude=True)
+    database_url: SecretStr | None = Field(default=None, exclude=True)
+    webhook_secret: SecretStr | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; expected an IANA name such as America/Toronto") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def offers_path(self) -> Path:
+        path = Path(self.offers_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    def sqlalchemy_url(self) -> str:
+        """DATABASE_URL, or the embedded SQLite file of the config."""
+        if self.database_url is not None:
+            return normalise_database_url(self.database_url.get_secret_value())
+        path = Path(self.database.sqlite_path)
+        path = path if path.is_absolute() else ROOT / path
+        return f"sqlite+aiosqlite:///{path}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual `postgres://` and `sqlite:///` spellings and pick the async drivers."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top)"
+    if first["type"] == "extra_forbidden":
+        if str(first["loc"][-1]) in SECRET_KEYS:
+            return f"{source}: {where}: secrets are read from the environment, not from this file"
+        return f"{source}: {where}: unknown key"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{source}: {where}: {message}"
+
+
+def _environment(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, name in (
+        ("bot_token", "TELEGRAM_BOT_TOKEN"),
+        ("database_url", "DATABASE_URL"),
+        ("webhook_secret", "TELEGRAM_WEBHOOK_SECRET"),
+    ):
+        if env.get(name):
+            values[key] = env[name]
+    return values
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """The validated configuration; a wrong key or value raises `ConfigError` with one line."""
+    env = os.environ if env is None else env
+    path = path or Path(env.get("STAGEBOT_CONFIG", DEFAULT_CONFIG))
+    raw: Any = {}
+    if path.exists():
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path.name}:{line} not valid YAML") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path.name}: expected a mapping of settings at the top")
+    elif path != DEFAULT_CONFIG:
+        raise ConfigError(f"{path}: no such configuration file")
+    for secret in SECRET_KEYS & set(raw):
+        raise ConfigError(f"{path.name}: {secret}: secrets are read from the environment, not from this file")
+    if env.get("TELEGRAM_BASE_URL"):
+        raw = {**raw, "telegram": {**(raw.get("telegram") or {}), "base_url": env["TELEGRAM_BASE_URL"]}}
+    try:
+        return Config.model_validate({**raw, **_environment(env)})
+    except ValidationError as error:
+        raise ConfigError(_describe(error, path.name)) from None
