@@ -10,11 +10,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rules import FactError, RulesError, evaluate, load_programs, parse_facts, select_programs
+from rules import N_, FactError, RulesError, evaluate, load_programs, parse_facts, select_programs
 
 from .config import Config, load_config
 from .errors import BotError, InputError
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, render
 from .present import result_json
 
 EXIT_BAD_INPUT = 2
@@ -99,6 +99,24 @@ def cmd_programs(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace, config: Config) -> int:
+    from .console import run_console
+
+    programs = load_programs(config.offers_path())
+    fixed: date | None = args.today
+    return run_console(programs, args.lang or config.default_language, lambda: fixed or today_in(config))
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    if config.bot_token is None:
+        print(render(N_("console.no_token"), config.default_language), file=sys.stderr)
+        args.lang, args.today = None, None
+        return cmd_chat(args, config)
+    from .telegram.app import run_telegram
+
+    return run_telegram(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bot", description="Internship eligibility bot")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -115,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     programs.add_argument("--lang", choices=LANGUAGES, default="fr")
     programs.add_argument("--json", action="store_true", help="print JSON")
     programs.set_defaults(handler=cmd_programs)
+
+    chat = commands.add_parser("chat", help="the dialog on this terminal (reads piped input too)")
+    chat.add_argument("--lang", choices=LANGUAGES)
+    chat.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    chat.set_defaults(handler=cmd_chat)
+
+    run = commands.add_parser("run", help="the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat")
+    run.set_defaults(handler=cmd_run)
     return parser
 
 

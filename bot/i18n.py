@@ -23,7 +23,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
 from babel.units import format_unit
 
-from rules import CHOICE_LABELS, N_, AnyOf, Choice, Localized, Message, Money, Quantity
+from rules import CHOICE_LABELS, N_, AnyOf, Choice, Lines, Localized, Message, Money, Quantity
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +115,8 @@ def format_value(value: Any, lang: str) -> str:
         return format_unit(number, value.unit, length="long", locale=LOCALES[lang])
     if isinstance(value, int | float | Decimal):
         return format_number(value, lang)
+    if isinstance(value, Lines):
+        return "\n".join(format_value(item, lang) for item in value.items)
     if isinstance(value, AnyOf):
         options = [format_value(item, lang) for item in value.items]
         return format_list(options, style="or", locale=LOCALES[lang]) if options else ""

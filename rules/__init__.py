@@ -17,7 +17,7 @@ from .facts import (
     parse_fact,
     parse_facts,
 )
-from .messages import N_, AnyOf, Localized, Message, Money
+from .messages import N_, AnyOf, Lines, Localized, Message, Money
 from .model import NotStated, Program, load_program, load_programs, select_programs
 from .questioning import next_question, questions_to_ask
 
@@ -35,6 +35,7 @@ __all__ = [
     "FactType",
     "FactValue",
     "Facts",
+    "Lines",
     "Localized",
     "Message",
     "Money",

@@ -49,3 +49,10 @@ class AnyOf:
     """Alternatives, shown as a list joined with "or" in the person's language."""
 
     items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Items shown one per line (a review of answers, a list of duties)."""
+
+    items: tuple[Any, ...]

@@ -102,6 +102,7 @@ class Program(_Frozen):
     programme: Text
     reference: Text | NotStated
     title: Text
+    short_title: Text  # for buttons and headings
     organization: Organization
     field: Text | NotStated
     location: Location | NotStated

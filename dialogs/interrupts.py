@@ -1,0 +1,45 @@
+"""Input that is not an answer: a question, a greeting, thanks. The FAQ plugs in as a hook."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Protocol
+
+from .outputs import Output
+from .parsing import normalize
+
+
+class Interruption(StrEnum):
+    QUESTION = "question"
+    GREETING = "greeting"
+    THANKS = "thanks"
+
+
+class InterruptHook(Protocol):
+    """Answers an interruption (the FAQ): outputs, or None when it has nothing good to say."""
+
+    def __call__(self, text: str, lang: str, programs: Sequence[str]) -> list[Output] | None: ...
+
+
+_QUESTION_WORDS = (
+    "quand", "combien", "comment", "pourquoi", "ou ", "qui ", "quel", "quelle", "quels", "quelles", "est-ce",
+    "when", "how", "why", "where", "who", "what", "which", "is there", "are there", "can i", "do i", "does",
+    "puis-je", "y a-t-il", "c'est quoi",
+)  # fmt: skip
+_GREETINGS = {"bonjour", "bonsoir", "salut", "allo", "coucou", "hello", "hi", "hey", "good morning", "good evening"}
+_THANKS = {"merci", "merci beaucoup", "thanks", "thank you", "thx", "super merci"}
+
+
+def classify(text: str) -> Interruption | None:
+    """What kind of interruption a text is, if it is one."""
+    clean = normalize(text)
+    bare = re.sub(r"[!.,?\s]+$", "", clean)
+    if bare in _GREETINGS:
+        return Interruption.GREETING
+    if bare in _THANKS:
+        return Interruption.THANKS
+    if clean.endswith("?") or clean.startswith(_QUESTION_WORDS):
+        return Interruption.QUESTION
+    return None

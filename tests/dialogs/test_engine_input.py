@@ -1,0 +1,242 @@
+"""Bad input at every question, interruptions, and the way out after three failed attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pytest
+
+from dialogs.outputs import Output, Say
+from dialogs.questions import QUESTIONS, InputKind
+from rules import Message
+
+from .conftest import Person, make_engine, says
+
+PATH_TO = {
+    # answers (as button ids or text) that lead to each question, from the offer menu on
+    "birth_date": ("quebec-psoig-2021-023", []),
+    "education": ("quebec-psoig-2021-023", ["1995-03-15"]),
+    "highest_degree": ("quebec-psoig-2021-023", ["1995-03-15", "education:graduated"]),
+    "graduation_date": ("quebec-psoig-2021-023", ["1995-03-15", "education:graduated", "highest_degree:master"]),
+    "iom_interest": ("quebec-psoig-2021-023", ["1995-03-15", "education:master_in_progress"]),
+    "citizenship": ("quebec-psoig-2021-023", ["1995-03-15", "education:master_in_progress", "iom_interest:yes"]),
+    "quebec_domicile": (
+        "quebec-psoig-2021-023",
+        ["1995-03-15", "education:master_in_progress", "iom_interest:yes", "citizenship:canadian"],
+    ),
+    "quebec_resident_since": (
+        "quebec-psoig-2021-023",
+        [
+            "1995-03-15",
+            "education:master_in_progress",
+            "iom_interest:yes",
+            "citizenship:canadian",
+            "quebec_domicile:yes",
+        ],
+    ),
+    "french_writing": (
+        "quebec-psoig-2021-023",
+        [
+            "1995-03-15",
+            "education:master_in_progress",
+            "iom_interest:yes",
+            "citizenship:canadian",
+            "quebec_domicile:yes",
+            "2010-01-01",
+        ],
+    ),
+    "english_writing": (
+        "quebec-psoig-2021-023",
+        [
+            "1995-03-15",
+            "education:master_in_progress",
+            "iom_interest:yes",
+            "citizenship:canadian",
+            "quebec_domicile:yes",
+            "2010-01-01",
+            "french_writing:excellent",
+        ],
+    ),
+    "prior_psoig_internship": (
+        "quebec-psoig-2021-023",
+        [
+            "1995-03-15",
+            "education:master_in_progress",
+            "iom_interest:yes",
+            "citizenship:canadian",
+            "quebec_domicile:yes",
+            "2010-01-01",
+            "french_writing:excellent",
+            "english_writing:excellent",
+        ],
+    ),
+    "spanish": (
+        "quebec-psoig-2021-023",
+        [
+            "1995-03-15",
+            "education:master_in_progress",
+            "iom_interest:yes",
+            "citizenship:canadian",
+            "quebec_domicile:yes",
+            "2010-01-01",
+            "french_writing:excellent",
+            "english_writing:excellent",
+            "prior_psoig_internship:no",
+        ],
+    ),
+    "field_of_study": (
+        "quebec-psoig-2021-023",
+        [
+            "1995-03-15",
+            "education:master_in_progress",
+            "iom_interest:yes",
+            "citizenship:canadian",
+            "quebec_domicile:yes",
+            "2010-01-01",
+            "french_writing:excellent",
+            "english_writing:excellent",
+            "prior_psoig_internship:no",
+            "spanish:yes",
+        ],
+    ),
+    "relevant_experience_years": ("iom-internship-rabat", ["1998-05-20", "education:bachelor_final_year"]),
+}
+NONSENSE = {
+    InputKind.DATE: "bientôt",
+    InputKind.YES_NO: "peut-être",
+    InputKind.NUMBER: "beaucoup",
+    InputKind.CHOICE: "astronaute",
+}
+
+
+def reach(fact: str, lang: str = "fr") -> Person:
+    program, steps = PATH_TO[fact]
+    person = Person(make_engine(), lang=lang)
+    person.start()
+    person.press_id(f"programs:{program}")
+    for step in steps:
+        outputs = person.press_id(step) if ":" in step and not step[0].isdigit() else person.say(step)
+        assert not says(outputs, "button.stale"), step
+    assert person.pending == fact
+    return person
+
+
+def test_every_question_is_reachable() -> None:
+    assert set(PATH_TO) == set(QUESTIONS)
+
+
+@pytest.mark.parametrize("fact", sorted(QUESTIONS))
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_bad_input_at_every_question_gets_a_reason_and_keeps_saved_answers(fact: str, lang: str) -> None:
+    person = reach(fact, lang)
+    saved = dict(person.state["answers"])
+    outputs = person.say(NONSENSE[QUESTIONS[fact].kind])
+    reason = next(o for o in outputs if isinstance(o, Say))
+    assert reason.message.key.startswith(("parse.", "check."))
+    assert person.pending == fact and person.state["answers"] == saved
+    assert "{" not in person.text  # every placeholder filled, in the person's language
+
+
+def _fail(person: Person, times: int, text: str) -> Sequence[Output]:
+    outputs: Sequence[Output] = []
+    for _ in range(times):
+        outputs = person.say(text)
+    return outputs
+
+
+def test_three_failed_attempts_offer_help_skip_or_restart() -> None:
+    person = reach("birth_date")
+    outputs = _fail(person, 2, "n'importe quoi")
+    assert not says(outputs, "attempts.rescue")
+    outputs = _fail(person, 1, "n'importe quoi")
+    assert says(outputs, "attempts.rescue")
+    assert [b.id for b in person.ask.buttons] == ["birth_date:?help", "birth_date:?skip", "birth_date:?restart"]
+    person.press("Passer cette question")
+    assert "birth_date" in person.state["skipped"] and person.pending == "education"
+
+
+def test_rescue_help_button_shows_the_question_help() -> None:
+    person = reach("quebec_resident_since")
+    _fail(person, 3, "xyz")
+    outputs = person.press_id("quebec_resident_since:?help")
+    assert isinstance(outputs[0], Say) and outputs[0].message == Message("help.quebec_resident_since")
+
+
+@pytest.mark.parametrize(
+    ("fact", "text", "key"),
+    [
+        ("birth_date", "2030-01-01", "check.date.future"),
+        ("birth_date", "1900-01-01", "check.birth_date.implausible"),
+        ("birth_date", "2020-01-01", "check.birth_date.implausible"),
+        ("birth_date", "30/02/1995", "parse.date.impossible"),
+        ("graduation_date", "2000-01-01", "check.graduation_date.too_young"),
+        ("graduation_date", "2099-06-01", "check.date.future"),
+        ("quebec_resident_since", "1990-01-01", "check.resident_since.before_birth"),
+        ("relevant_experience_years", "-2", "parse.number.negative"),
+        ("relevant_experience_years", "20", "check.experience.implausible"),
+    ],
+)
+def test_future_or_implausible_answers_are_refused_with_the_reason(fact: str, text: str, key: str) -> None:
+    person = reach(fact)
+    outputs = person.say(text)
+    assert says(outputs, key), person.keys
+    assert fact not in person.state["answers"] and person.pending == fact
+
+
+def test_an_ambiguous_date_is_confirmed_in_words() -> None:
+    person = reach("birth_date", "en")
+    person.say("03/04/1995")
+    assert person.pending == "confirm"
+    assert "April 3, 1995 or March 4, 1995" in person.text
+    person.press("March 4, 1995")
+    assert person.state["answers"]["birth_date"] == "1995-03-04" and person.pending == "education"
+
+
+def test_an_ambiguous_date_can_be_retyped() -> None:
+    person = reach("birth_date")
+    person.say("03/04/1995")
+    person.say("15 mars 1995")
+    assert person.state["answers"]["birth_date"] == "1995-03-15"
+
+
+def test_a_greeting_or_thanks_is_answered_then_the_question_asked_again() -> None:
+    person = reach("citizenship")
+    outputs = person.say("Bonjour!")
+    assert says(outputs, "interrupt.greeting") and person.pending == "citizenship"
+    outputs = person.say("merci")
+    assert says(outputs, "interrupt.thanks") and person.state["attempts"] == 0
+
+
+def test_a_question_goes_to_the_hook_and_does_not_count_as_an_attempt() -> None:
+    calls = []
+
+    def faq(text: str, lang: str, programs: Sequence[str]) -> list[Output] | None:
+        calls.append((text, lang, list(programs)))
+        return [Say(Message("interrupt.thanks"))] if "allocation" in text else None
+
+    person = Person(make_engine(faq), lang="fr")
+    person.start()
+    person.press_id("programs:quebec-psoig-2021-023")
+    outputs = person.say("Quelle est l'allocation?")
+    assert calls == [("Quelle est l'allocation?", "fr", ["quebec-psoig-2021-023"])]
+    assert says(outputs, "interrupt.thanks") and person.pending == "birth_date" and person.state["attempts"] == 0
+    person.say("Où est le stage?")
+    assert person.unanswered == ["Où est le stage?"] and says(person.outputs, "interrupt.unanswered")
+
+
+def test_input_after_the_verdict_goes_to_the_hook() -> None:
+    person = reach("relevant_experience_years")
+    person.say("1")
+    person.press_id("iom_interest:yes")
+    assert person.pending == "done"
+    person.say("c'est quoi l'OIM")
+    assert person.unanswered == ["c'est quoi l'OIM"] and person.pending == "done"
+
+
+def test_today_decides_future_dates() -> None:
+    person = Person(make_engine(), lang="fr", today=date(2000, 1, 1))
+    person.start()
+    person.press_id("programs:iom-internship-rabat")
+    assert says(person.say("1999-12-31"), "check.birth_date.implausible")
+    assert says(person.say("2000-01-02"), "check.date.future")

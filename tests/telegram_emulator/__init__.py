@@ -1,0 +1,19 @@
+"""A local Telegram Bot API emulator for end-to-end tests (see README.md)."""
+
+from .emulator import TelegramEmulator
+from .faults import Fault, Injection
+from .models import BotReply, CallbackQueryRecord, RateLimitViolation, TranscriptEntry
+from .ratelimit import RateLimitConfig
+from .user import SimulatedUser
+
+__all__ = [
+    "BotReply",
+    "CallbackQueryRecord",
+    "Fault",
+    "Injection",
+    "RateLimitConfig",
+    "RateLimitViolation",
+    "SimulatedUser",
+    "TelegramEmulator",
+    "TranscriptEntry",
+]
