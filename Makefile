@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(PY) -m bot run
 
 lint: $(STAMP)
-	$(PY) -m ruff check $(PACKAGES) tests bench
+	$(PY) -m ruff check $(PACKAGES) migrations tests bench
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

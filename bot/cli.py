@@ -117,6 +117,17 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return run_telegram(config)
 
 
+def cmd_db(args: argparse.Namespace, config: Config) -> int:
+    from .storage import migrate
+
+    url = config.sqlalchemy_url()
+    if args.action == "upgrade":
+        migrate.upgrade(url)
+    else:
+        migrate.current(url)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bot", description="Internship eligibility bot")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -141,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat")
     run.set_defaults(handler=cmd_run)
+
+    db = commands.add_parser("db", help="database migrations (the bot also upgrades on start)")
+    db.add_argument("action", choices=("upgrade", "current"))
+    db.set_defaults(handler=cmd_db)
     return parser
 
 

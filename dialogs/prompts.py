@@ -72,9 +72,7 @@ def question_prompt(
     params: dict[str, object] = {}
     degree = facts.get("highest_degree")
     if fact == "graduation_date":
-        params["degree"] = (
-            Choice("highest_degree", degree) if isinstance(degree, str) else Message(DEGREE_LABEL)
-        )
+        params["degree"] = Choice("highest_degree", degree) if isinstance(degree, str) else Message(DEGREE_LABEL)
     remaining = questions_to_ask(facts, programs, today, state.skipped)
     done = len([f for f in state.asked if f != fact])
     total = done + max(len(remaining), 1)

@@ -1,0 +1,1 @@
+"""Durable state: SQLAlchemy 2 (async) models, the database engine, and the operations on them."""

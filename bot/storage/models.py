@@ -1,0 +1,160 @@
+"""Tables. Every row about a person references `people.id` (ON DELETE CASCADE) or is erased by id.
+
+Answers are kept only for the configured retention; `/forget` removes a person from every table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone: it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+def _person_fk() -> Any:
+    return ForeignKey("people.id", ondelete="CASCADE")
+
+
+class Person(Base):
+    """Someone who wrote to the bot: Telegram user id, chat, language choice, consent."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(2))  # chosen with /language
+    consent_version: Mapped[int | None] = mapped_column(Integer)
+    consent_at: Mapped[datetime | None]
+    blocked: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DialogStateRow(Base):
+    """The engine's JSON state with its version, saved after every step."""
+
+    __tablename__ = "dialog_states"
+    person_id: Mapped[int] = mapped_column(BigInteger, _person_fk(), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class AnswerRow(Base):
+    """One answer to one question, as given."""
+
+    __tablename__ = "answers"
+    person_id: Mapped[int] = mapped_column(BigInteger, _person_fk(), primary_key=True)
+    fact: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]  # {"value": <JSON value>}
+    answered_at: Mapped[datetime]
+
+
+class VerdictRow(Base):
+    """The latest verdict per offer."""
+
+    __tablename__ = "verdicts"
+    person_id: Mapped[int] = mapped_column(BigInteger, _person_fk(), primary_key=True)
+    program_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    failing: Mapped[dict[str, Any]]  # {"criteria": [...], "missing": [...]}
+    evaluated_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """Opt-in to reminders about an offer (e.g. its deadline)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("person_id", "program_id", "topic"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, _person_fk(), index=True)
+    program_id: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class FaqEntry(Base):
+    """An FAQ answer written by staff, overriding the one built from the offer."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (UniqueConstraint("topic", "lang", "program_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(2))
+    program_id: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
+class UnansweredQuestion(Base):
+    """A question the bot could not answer, for staff to see."""
+
+    __tablename__ = "unanswered_questions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int | None] = mapped_column(BigInteger, _person_fk(), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(2))
+    asked_at: Mapped[datetime]
+
+
+class InboxUpdate(Base):
+    """Every Telegram update, stored before it is acknowledged; processed once, in order per person.
+
+    Once processed, the payload and the person are cleared: only the update id stays, so that a
+    redelivered update is recognised and not acted on twice.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_pending", "person_id", "processed_at"),)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    person_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the same transaction as the state that produced it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "not_before"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int | None] = mapped_column(BigInteger, _person_fk(), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # reply, broadcast
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+PERSONAL_TABLES = (
+    "people", "dialog_states", "answers", "verdicts", "subscriptions", "unanswered_questions", "inbox", "outbox",
+)  # fmt: skip

@@ -1,0 +1,173 @@
+"""`python -m bot run` with a token: the bot on Telegram, by long polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import date, datetime
+
+from aiohttp import web
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from dialogs.engine import Engine
+from rules import N_, load_programs
+
+from ..config import Config
+from ..i18n import LANGUAGES, gettext
+from ..storage.db import create_engine, sessionmaker
+from ..storage.migrate import upgrade_async
+from .conversation import Conversation
+from .ingest import ALLOWED_UPDATES, Poller, webhook_app
+from .logs import configure_logging
+from .processor import PerPersonUpdateProcessor
+from .sender import Sender
+from .service import TelegramService, _where
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = {
+    "start": N_("command.start.description"),
+    "help": N_("command.help.description"),
+    "language": N_("command.language.description"),
+    "back": N_("command.back.description"),
+    "review": N_("command.review.description"),
+    "skip": N_("command.skip.description"),
+    "restart": N_("command.restart.description"),
+    "privacy": N_("command.privacy.description"),
+    "mydata": N_("command.mydata.description"),
+    "forget": N_("command.forget.description"),
+}
+
+
+async def set_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """The command menu in both languages (and the default one for other languages)."""
+    for lang in (*LANGUAGES, None):
+        shown = lang or "fr"
+        commands = [BotCommand(name, gettext(key, shown)) for name, key in COMMANDS.items()]
+        try:
+            await application.bot.set_my_commands(commands, language_code=lang)
+        except TelegramError as error:
+            logger.warning("setMyCommands failed (%s); the menu may be outdated", type(error).__name__)
+
+
+def build(config: Config) -> tuple[Application, TelegramService]:  # type: ignore[type-arg]
+    """The python-telegram-bot application and the service behind it."""
+    assert config.bot_token is not None
+    token = config.bot_token.get_secret_value()
+    tg = config.telegram
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .updater(None)
+        .concurrent_updates(PerPersonUpdateProcessor(256))
+        .connect_timeout(tg.connect_timeout)
+        .read_timeout(tg.read_timeout)
+        .write_timeout(tg.read_timeout)
+        .pool_timeout(tg.read_timeout)
+        .connection_pool_size(32)
+    )
+    if tg.base_url:
+        builder = builder.base_url(tg.base_url).base_file_url(tg.base_url.replace("/bot", "/file/bot"))
+    application = builder.build()
+    url = config.sqlalchemy_url()
+    sessions = sessionmaker(create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms))
+    programs = load_programs(config.offers_path())
+    engine = Engine(
+        programs,
+        translate=gettext,
+        require_consent=True,
+        consent_version=config.privacy.consent_version,
+        retention_days=config.privacy.retention_days,
+    )
+
+    def today() -> date:
+        return datetime.now(config.zone).date()
+
+    conversation = Conversation(engine, config.default_language, config.privacy.consent_version, today)
+    service = TelegramService(
+        application.bot, sessions, conversation, Sender(application.bot, sessions), config.privacy.retention_days
+    )
+
+    async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await service.handle(update)
+
+    async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if context.error is not None:
+            logger.error("handler error: %s", _where(context.error))
+
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(on_error)
+    return application, service
+
+
+async def _initialize(application: Application) -> None:  # type: ignore[type-arg]
+    """`getMe`, retried while Telegram is unreachable."""
+    delay = 1.0
+    while True:
+        try:
+            await application.initialize()
+            return
+        except TelegramError as error:
+            logger.warning("Telegram unreachable at start (%s); retrying in %.0fs", type(error).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30)
+
+
+async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or SIGTERM/SIGINT)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await upgrade_async(config.sqlalchemy_url())
+    application, service = build(config)
+    await _initialize(application)
+    await set_commands(application)
+    await application.start()
+    background = asyncio.create_task(service.background())
+    runner: web.AppRunner | None = None
+    poller: Poller | None = None
+    try:
+        await service.recover()
+        dispatch = application.update_queue.put
+        if config.telegram.mode == "polling":
+            with contextlib.suppress(TelegramError):
+                await application.bot.delete_webhook(drop_pending_updates=False)
+            poller = Poller(application.bot, service, dispatch, timeout=config.telegram.poll_timeout)
+            polling = asyncio.create_task(poller.run())
+            await asyncio.wait([polling, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+            poller.stop()
+            polling.cancel()
+        else:
+            hook = config.telegram.webhook
+            secret = config.webhook_secret.get_secret_value() if config.webhook_secret else None
+            app = webhook_app(service, application.bot, hook.url_path, secret, dispatch)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, hook.listen, hook.port).start()
+            if hook.public_url:
+                await application.bot.set_webhook(
+                    hook.public_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+                )
+            logger.info("webhook listening on %s:%s/%s", hook.listen, hook.port, hook.url_path)
+            await stop.wait()
+    finally:
+        background.cancel()
+        if runner is not None:
+            await runner.cleanup()
+        await application.stop()
+        await application.shutdown()
+
+
+def run_telegram(config: Config) -> int:
+    token = config.bot_token.get_secret_value() if config.bot_token else None
+    configure_logging(token)
+    if config.telegram.mode == "webhook" and not config.telegram.webhook.public_url:
+        logger.warning("webhook mode without telegram.webhook.public_url: setWebhook is left to you")
+    asyncio.run(serve(config))
+    return 0
