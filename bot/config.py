@@ -36,6 +36,7 @@ class TelegramConfig(_Section):
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=10.0, gt=0)
     poll_timeout: int = Field(default=30, ge=0, le=50)
+    retry_interval: float = Field(default=10.0, gt=0)  # how often queued replies are retried
 
 
 class DatabaseConfig(_Section):

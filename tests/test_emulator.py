@@ -206,7 +206,7 @@ async def test_press_creates_callback_query_and_answers_are_checked(emulator: Te
     assert query["from"]["id"] == 1001
     by_data = await user.press("data:no", message_id=old["message_id"])
     assert by_data["data"] == "no"
-    with pytest.raises(AssertionError, match="'Lien'.*'Oui'"):
+    with pytest.raises(AssertionError, match=r"'Lien'.*'Oui'"):
         await user.press("Peut-être")
     with pytest.raises(AssertionError, match="url button"):
         await user.press("Lien")

@@ -117,11 +117,11 @@ async def _initialize(application: Application) -> None:  # type: ignore[type-ar
             delay = min(delay * 2, 30)
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or SIGTERM/SIGINT)."""
+async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
+    """Run until `stop` is set (or SIGTERM/SIGINT when `signals`)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT) if signals else ():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await upgrade_async(config.sqlalchemy_url())
@@ -129,7 +129,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     await _initialize(application)
     await set_commands(application)
     await application.start()
-    background = asyncio.create_task(service.background())
+    background = asyncio.create_task(service.background(config.telegram.retry_interval))
     runner: web.AppRunner | None = None
     poller: Poller | None = None
     try:

@@ -2,7 +2,7 @@
 
 from .emulator import TelegramEmulator
 from .faults import Fault, Injection
-from .models import BotReply, CallbackQueryRecord, RateLimitViolation, TranscriptEntry
+from .models import BotReply, CallbackQueryRecord, RateLimitViolation, ReceivedDocument, TranscriptEntry
 from .ratelimit import RateLimitConfig
 from .user import SimulatedUser
 
@@ -13,6 +13,7 @@ __all__ = [
     "Injection",
     "RateLimitConfig",
     "RateLimitViolation",
+    "ReceivedDocument",
     "SimulatedUser",
     "TelegramEmulator",
     "TranscriptEntry",

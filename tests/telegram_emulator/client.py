@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aiohttp
 
 Encoding = Literal["json", "form", "multipart"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part for a multipart call (any Upload param makes the call multipart)."""
+
+    content: bytes = field(repr=False)
+    filename: str = "file"
+    content_type: str = "application/octet-stream"
 
 
 def _form_value(value: Any) -> str:
@@ -43,15 +53,17 @@ class RawApi:
         *,
         encoding: Encoding | None = None,
         token: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
+        client_timeout: float | None = None,
         **params: Any,
     ) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, decoded JSON body) of one call; None-valued params are left out."""
+        """(HTTP status, decoded JSON body) of one call; None-valued params are left out.
+        client_timeout is this client's own limit; `timeout` would be getUpdates' parameter."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
         url = f"{self.base_url}{token or self.token}/{method}"
         params = {k: v for k, v in params.items() if v is not None}
-        kind = encoding or self.encoding
+        has_files = any(isinstance(v, Upload) for v in params.values())
+        kind = "multipart" if has_files else encoding or self.encoding
         kwargs: dict[str, Any] = {}
         if kind == "json":
             kwargs["json"] = params
@@ -60,10 +72,13 @@ class RawApi:
         else:
             form = aiohttp.FormData(default_to_multipart=True)
             for key, value in params.items():
-                form.add_field(key, _form_value(value))
+                if isinstance(value, Upload):
+                    form.add_field(key, value.content, filename=value.filename, content_type=value.content_type)
+                else:
+                    form.add_field(key, _form_value(value))
             kwargs["data"] = form
-        client_timeout = aiohttp.ClientTimeout(total=timeout)
-        async with self._session.post(url, timeout=client_timeout, **kwargs) as response:
+        limit = aiohttp.ClientTimeout(total=client_timeout)
+        async with self._session.post(url, timeout=limit, **kwargs) as response:
             return response.status, await response.json(content_type=None)
 
     async def ok(self, method: str, **params: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from . import methods_bot, methods_messages  # noqa: F401  (registers the API methods)
 from .clock import Clock
-from .errors import ApiError, not_found, unauthorized
+from .errors import ApiError, not_found, request_entity_too_large, unauthorized
 from .faults import Fault, FaultRegistry, Injection
 from .models import CallbackQueryRecord, RateLimitViolation, TranscriptEntry
 from .params import Params, target_chat_id
@@ -22,6 +22,9 @@ from .state import EmulatorState
 from .transcript import Transcript
 from .user import SimulatedUser
 from .webhook import WebhookDeliverer
+
+# Telegram's limit for files a bot uploads (api.telegram.org answers 413 above it).
+MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,9 @@ class TelegramEmulator:
     async def handle_call(self, token: str, method: str, raw: dict[str, Any]) -> Outcome:
         """One HTTP call: authentication, method lookup, faults, then the method itself."""
         params = Params(raw)
+        if any(upload.size > MAX_UPLOAD_SIZE for upload in params.files()):
+            # Refused before the call is looked at: no method, token or fault applies.
+            return self.reject_too_large(method, params=params)
         if token != self.token:
             return self._record(method, params, Outcome(401, unauthorized().envelope()))
         spec = lookup(method)
@@ -245,10 +251,16 @@ class TelegramEmulator:
         outcome = Outcome(404, not_found().envelope()) if spec is None else await self._run(spec.name, params)
         return self._record(spec.name if spec else method, params, outcome, source).body
 
+    def reject_too_large(self, method: str, note: str = "", *, params: Params | None = None) -> Outcome:
+        """413 for an upload over Telegram's limit (or a body too large to read at all)."""
+        spec = lookup(method)
+        error = request_entity_too_large()
+        return self._record(spec.name if spec else method, params or Params({}), Outcome(413, error.envelope()), note)
+
     def _fault_chat(self, params: Params) -> int | None:
         chat_id = target_chat_id(params)
         if chat_id is None and params.has("callback_query_id"):
-            query = self.state.callback_queries.get(params.str("callback_query_id") or "")
+            query = self.state.callback_queries.get(params.get_str("callback_query_id") or "")
             chat_id = query.chat_id if query else None
         return chat_id
 

@@ -18,6 +18,10 @@ EDIT_NOT_FOUND = "message to edit not found"
 DELETE_NOT_FOUND = "message to delete not found"
 REPLY_NOT_FOUND = "message to be replied not found"
 CANT_EDIT = "message can't be edited"
+NO_TEXT_TO_EDIT = "there is no text in the message to edit"
+NO_DOCUMENT = "there is no document in the request"
+FILE_EMPTY = "file must be non-empty"
+CAPTION_TOO_LONG = "message caption is too long"
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 BUTTON_DATA_INVALID = "BUTTON_DATA_INVALID"
 WEBHOOK_ACTIVE = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
@@ -58,6 +62,11 @@ def forbidden(detail: str) -> ApiError:
 
 def conflict(detail: str) -> ApiError:
     return ApiError(409, f"Conflict: {detail}")
+
+
+def request_entity_too_large() -> ApiError:
+    """What api.telegram.org answers for an upload over its 50 MB limit."""
+    return ApiError(413, "Request Entity Too Large")
 
 
 def unauthorized() -> ApiError:

@@ -15,11 +15,12 @@ from .entities import (
     sort_key,
     to_api,
 )
-from .errors import TEXT_EMPTY, TEXT_TOO_LONG, ParseEntitiesError, bad_request
+from .errors import CAPTION_TOO_LONG, TEXT_EMPTY, TEXT_TOO_LONG, ParseEntitiesError, bad_request
 from .html_parse import check_url, parse_html
 from .markdown_parse import parse_markdown, parse_markdown_v2
 
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,34 @@ def finish(plain: str, entities: list[Entity]) -> FormattedText:
         raise bad_request(TEXT_EMPTY)
     if len(fixed) > MAX_TEXT_LENGTH:
         raise bad_request(TEXT_TOO_LONG)
+    kept = kept + find_auto_entities(fixed, kept)
+    return FormattedText(fixed, tuple(sorted(kept, key=sort_key)))
+
+
+def parse_caption(
+    caption: str | None,
+    parse_mode: str | None,
+    entities_json: Any,
+    *,
+    strict_ampersand: bool,
+) -> tuple[str, list[Entity]]:
+    """A media caption (parse_mode or caption_entities); an absent caption is just empty."""
+    if not caption:
+        return "", []
+    if parse_mode:
+        return parse_text(caption, parse_mode, strict_ampersand)
+    if entities_json is not None:
+        return caption, explicit_entities(caption, entities_json)
+    return caption, []
+
+
+def finish_caption(plain: str, entities: list[Entity]) -> FormattedText:
+    """Trim and check 0..1024 characters (code points, after parsing); "" means no caption."""
+    fixed, kept = fix_text(plain, entities)
+    if len(fixed) > MAX_CAPTION_LENGTH:
+        raise bad_request(CAPTION_TOO_LONG)
+    if not fixed:
+        return FormattedText("", ())
     kept = kept + find_auto_entities(fixed, kept)
     return FormattedText(fixed, tuple(sorted(kept, key=sort_key)))
 

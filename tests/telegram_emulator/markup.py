@@ -116,5 +116,6 @@ def parse_reply_markup(raw: Any, *, inline_only: bool = False) -> dict[str, Any]
 
 def inline_keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None:
     if markup and "inline_keyboard" in markup:
-        return markup["inline_keyboard"]
+        rows: list[list[dict[str, Any]]] = markup["inline_keyboard"]
+        return rows
     return None

@@ -43,10 +43,10 @@ async def get_me(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
 async def get_updates(emu: TelegramEmulator, p: Params) -> list[dict[str, Any]]:
     if emu.webhook.active:
         raise conflict(WEBHOOK_ACTIVE)
-    limit = int(_clamp(p.int("limit", 100) or 0, 1, 100))
-    timeout = float(_clamp(p.float("timeout", 0.0) or 0.0, 0, MAX_POLL_TIMEOUT))
-    emu.state.set_allowed_updates(p.json("allowed_updates", "can't parse allowed_updates"))
-    emu.state.confirm(p.int("offset", 0) or 0)
+    limit = int(_clamp(p.get_int("limit", 100) or 0, 1, 100))
+    timeout = float(_clamp(p.get_float("timeout", 0.0) or 0.0, 0, MAX_POLL_TIMEOUT))
+    emu.state.set_allowed_updates(p.get_json("allowed_updates", "can't parse allowed_updates"))
+    emu.state.confirm(p.get_int("offset", 0) or 0)
     emu.poll_generation += 1
     generation = emu.poll_generation
     # Wakes an older long poll so that it answers 409, as Telegram does.
@@ -71,23 +71,23 @@ def _validated_webhook(emu: TelegramEmulator, p: Params, url: str) -> WebhookCon
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-    secret = p.str("secret_token") or None
+    secret = p.get_str("secret_token") or None
     if secret is not None and len(secret) > 256:
         raise bad_request("secret token is too long")
     if secret is not None and not SECRET_RE.match(secret):
         raise bad_request("secret token contains unallowed characters")
-    allowed = p.json("allowed_updates", "can't parse allowed_updates")
+    allowed = p.get_json("allowed_updates", "can't parse allowed_updates")
     return WebhookConfig(
         url=url,
         secret_token=secret,
-        max_connections=int(_clamp(p.int("max_connections", 40) or 0, 1, 100)),
-        ip_address=p.str("ip_address") or None,
+        max_connections=int(_clamp(p.get_int("max_connections", 40) or 0, 1, 100)),
+        ip_address=p.get_str("ip_address") or None,
         allowed_updates=allowed if isinstance(allowed, list) else None,
     )
 
 
 async def _delete_webhook(emu: TelegramEmulator, p: Params) -> Described:
-    if p.bool("drop_pending_updates"):
+    if p.get_bool("drop_pending_updates"):
         emu.state.drop_pending()
     was_set = emu.webhook.active
     await emu.webhook.remove()
@@ -96,12 +96,12 @@ async def _delete_webhook(emu: TelegramEmulator, p: Params) -> Described:
 
 @api_method("setWebhook")
 async def set_webhook(emu: TelegramEmulator, p: Params) -> Described:
-    url = (p.str("url") or "").strip()
+    url = (p.get_str("url") or "").strip()
     if not url:
         return await _delete_webhook(emu, p)
     config = _validated_webhook(emu, p, url)
     emu.state.set_allowed_updates(config.allowed_updates)
-    if p.bool("drop_pending_updates"):
+    if p.get_bool("drop_pending_updates"):
         emu.state.drop_pending()
     same = emu.webhook.config == config
     await emu.webhook.configure(config)
@@ -121,7 +121,7 @@ async def get_webhook_info(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
 
 
 def _scope_key(emu: TelegramEmulator, p: Params) -> str:
-    scope = p.json("scope", "can't parse BotCommandScope JSON object")
+    scope = p.get_json("scope", "can't parse BotCommandScope JSON object")
     if scope is None:
         return "default"
     kind = scope.get("type") if isinstance(scope, dict) else None
@@ -132,7 +132,7 @@ def _scope_key(emu: TelegramEmulator, p: Params) -> str:
     chat_id = Params(scope).chat_id()
     record = emu.state.require_chat(chat_id, check_blocked=False)
     if kind == "chat_member":
-        user_id = Params(scope).int("user_id")
+        user_id = Params(scope).get_int("user_id")
         if not user_id:
             raise bad_request("user_id is empty")
         return f"chat_member:{record.chat_id}:{user_id}"
@@ -140,14 +140,14 @@ def _scope_key(emu: TelegramEmulator, p: Params) -> str:
 
 
 def _language(p: Params) -> str:
-    language = (p.str("language_code") or "").strip()
+    language = (p.get_str("language_code") or "").strip()
     if not LANGUAGE_RE.match(language):
         raise bad_request("LANG_CODE_INVALID")
     return language
 
 
 def _commands(p: Params) -> list[dict[str, str]]:
-    raw = p.json("commands", "can't parse commands JSON object")
+    raw = p.get_json("commands", "can't parse commands JSON object")
     if not isinstance(raw, list):
         raise bad_request("can't parse commands JSON object")
     if len(raw) > 100:

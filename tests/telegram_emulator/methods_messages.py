@@ -1,5 +1,5 @@
-"""sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery,
-sendChatAction."""
+"""sendMessage, sendDocument, editMessageText, editMessageReplyMarkup, deleteMessage,
+answerCallbackQuery, sendChatAction."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from .errors import (
     CANT_EDIT,
     DELETE_NOT_FOUND,
     EDIT_NOT_FOUND,
+    FILE_EMPTY,
+    NO_DOCUMENT,
+    NO_TEXT_TO_EDIT,
     NOT_MODIFIED,
     QUERY_TOO_OLD,
     REPLY_NOT_FOUND,
     TEXT_EMPTY,
     bad_request,
 )
-from .formatting import finish, parse_outgoing
+from .formatting import finish, finish_caption, parse_caption, parse_outgoing
 from .markup import inline_keyboard, parse_reply_markup
-from .models import ChatRecord, StoredMessage
+from .models import ChatRecord, StoredFile, StoredMessage, UploadedFile
 from .params import Params
 from .registry import api_method
 
@@ -45,19 +48,19 @@ MAX_CALLBACK_ANSWER = 200
 
 def _parse_text_params(emu: TelegramEmulator, p: Params) -> tuple[str, list[Any]]:
     return parse_outgoing(
-        p.str("text"),
-        p.str("parse_mode"),
-        p.json("entities", "can't parse entities JSON object"),
+        p.get_str("text"),
+        p.get_str("parse_mode"),
+        p.get_json("entities", "can't parse entities JSON object"),
         strict_ampersand=emu.strict_html_ampersand,
     )
 
 
 def _reply_target(p: Params, record: ChatRecord) -> int | None:
-    params = p.json("reply_parameters", "can't parse reply parameters JSON object")
+    params = p.get_json("reply_parameters", "can't parse reply parameters JSON object")
     if isinstance(params, dict):
         message_id, allow = params.get("message_id"), bool(params.get("allow_sending_without_reply"))
     elif p.has("reply_to_message_id"):
-        message_id, allow = p.int("reply_to_message_id"), p.bool("allow_sending_without_reply")
+        message_id, allow = p.get_int("reply_to_message_id"), p.get_bool("allow_sending_without_reply")
     else:
         return None
     if isinstance(message_id, int) and record.live(message_id) is not None:
@@ -71,8 +74,8 @@ def _options(p: Params) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for name in ("disable_notification", "protect_content", "disable_web_page_preview"):
         if p.has(name):
-            options[name] = p.bool(name)
-    preview = p.json("link_preview_options", "can't parse link preview options JSON object")
+            options[name] = p.get_bool(name)
+    preview = p.get_json("link_preview_options", "can't parse link preview options JSON object")
     if preview is not None:
         options["link_preview_options"] = preview
     return options
@@ -83,13 +86,13 @@ async def send_message(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
     chat_id = p.chat_id()
     if not p.has("text"):
         raise bad_request(TEXT_EMPTY)
-    markup = parse_reply_markup(p.json("reply_markup", MARKUP_ERROR))
+    markup = parse_reply_markup(p.get_json("reply_markup", MARKUP_ERROR))
     plain, entities = _parse_text_params(emu, p)
     record = emu.state.require_chat(chat_id)
     formatted = finish(plain, entities)
     reply_to = _reply_target(p, record)
     emu.rate_limiter.check("sendMessage", record.chat_id)
-    extra = {"has_protected_content": True} if p.bool("protect_content") else {}
+    extra = {"has_protected_content": True} if p.get_bool("protect_content") else {}
     message = emu.state.store_message(
         record,
         from_bot=True,
@@ -97,11 +100,67 @@ async def send_message(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
         text=formatted.text,
         entities=formatted.api_entities(),
         reply_markup=markup,
-        raw_text=p.str("text") or "",
-        parse_mode=p.str("parse_mode"),
+        raw_text=p.get_str("text") or "",
+        parse_mode=p.get_str("parse_mode"),
         reply_to=reply_to,
         extra=extra,
         options=_options(p),
+    )
+    emu.state.emit("message", message)
+    return emu.state.message_dict(record, message)
+
+
+def _document_input(p: Params) -> UploadedFile | str:
+    """The `document` parameter: an uploaded part (directly or as attach://<part>), or a
+    file_id / URL string."""
+    upload = p.file("document")
+    if upload is not None:
+        return upload
+    value = (p.get_str("document") or "").strip()
+    if value.startswith("attach://"):
+        attached = p.file(value.removeprefix("attach://"))
+        if attached is None:
+            raise bad_request(NO_DOCUMENT)
+        return attached
+    if not value:
+        raise bad_request(NO_DOCUMENT)
+    return value
+
+
+@api_method("sendDocument")
+async def send_document(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
+    chat_id = p.chat_id()
+    source = _document_input(p)
+    markup = parse_reply_markup(p.get_json("reply_markup", MARKUP_ERROR))
+    plain, entities = parse_caption(
+        p.get_str("caption"),
+        p.get_str("parse_mode"),
+        p.get_json("caption_entities", "can't parse entities JSON object"),
+        strict_ampersand=emu.strict_html_ampersand,
+    )
+    record = emu.state.require_chat(chat_id)
+    if isinstance(source, UploadedFile) and source.size == 0:
+        raise bad_request(FILE_EMPTY)
+    caption = finish_caption(plain, entities)
+    reply_to = _reply_target(p, record)
+    emu.rate_limiter.check("sendDocument", record.chat_id)
+    document: StoredFile = (
+        emu.state.store_upload(source) if isinstance(source, UploadedFile) else emu.state.file_from_string(source)
+    )
+    extra = {"has_protected_content": True} if p.get_bool("protect_content") else {}
+    message = emu.state.store_message(
+        record,
+        from_bot=True,
+        sender=emu.bot_user,
+        text=caption.text,
+        entities=caption.api_entities(),
+        reply_markup=markup,
+        raw_text=p.get_str("caption") or "",
+        parse_mode=p.get_str("parse_mode"),
+        reply_to=reply_to,
+        extra=extra,
+        options=_options(p),
+        document=document,
     )
     emu.state.emit("message", message)
     return emu.state.message_dict(record, message)
@@ -113,7 +172,7 @@ def _edit_target(emu: TelegramEmulator, p: Params) -> tuple[ChatRecord, int]:
     chat_id = p.chat_id()
     if not p.has("message_id"):
         raise bad_request("message identifier is not specified")
-    return emu.state.require_chat(chat_id), p.int("message_id") or 0
+    return emu.state.require_chat(chat_id), p.get_int("message_id") or 0
 
 
 def _editable(record: ChatRecord, message_id: int) -> StoredMessage:
@@ -131,10 +190,12 @@ async def edit_message_text(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
         p.chat_id()
     if not p.has("text"):
         raise bad_request(TEXT_EMPTY)
-    markup = parse_reply_markup(p.json("reply_markup", MARKUP_ERROR), inline_only=True)
+    markup = parse_reply_markup(p.get_json("reply_markup", MARKUP_ERROR), inline_only=True)
     plain, entities = _parse_text_params(emu, p)
     record, message_id = _edit_target(emu, p)
     message = _editable(record, message_id)
+    if message.document is not None:
+        raise bad_request(NO_TEXT_TO_EDIT)
     formatted = finish(plain, entities)
     new_entities = formatted.api_entities()
     same_markup = inline_keyboard(message.reply_markup) == inline_keyboard(markup)
@@ -144,7 +205,7 @@ async def edit_message_text(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
     message.text, message.entities = formatted.text, new_entities
     # Without reply_markup an edit removes the inline keyboard, as in Telegram.
     message.reply_markup = markup
-    message.raw_text, message.parse_mode = p.str("text") or "", p.str("parse_mode")
+    message.raw_text, message.parse_mode = p.get_str("text") or "", p.get_str("parse_mode")
     message.edit_date = emu.clock.unix()
     emu.state.emit("edit", message)
     return emu.state.message_dict(record, message)
@@ -152,7 +213,7 @@ async def edit_message_text(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
 
 @api_method("editMessageReplyMarkup")
 async def edit_message_reply_markup(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
-    markup = parse_reply_markup(p.json("reply_markup", MARKUP_ERROR), inline_only=True)
+    markup = parse_reply_markup(p.get_json("reply_markup", MARKUP_ERROR), inline_only=True)
     record, message_id = _edit_target(emu, p)
     message = _editable(record, message_id)
     if inline_keyboard(message.reply_markup) == inline_keyboard(markup):
@@ -170,7 +231,7 @@ async def delete_message(emu: TelegramEmulator, p: Params) -> bool:
     if not p.has("message_id"):
         raise bad_request("message identifier is not specified")
     record = emu.state.require_chat(chat_id, check_blocked=False)
-    message = record.live(p.int("message_id"))
+    message = record.live(p.get_int("message_id"))
     if message is None:
         raise bad_request(DELETE_NOT_FOUND)
     message.deleted = True
@@ -180,21 +241,21 @@ async def delete_message(emu: TelegramEmulator, p: Params) -> bool:
 
 @api_method("answerCallbackQuery")
 async def answer_callback_query(emu: TelegramEmulator, p: Params) -> bool:
-    text = p.str("text") or ""
+    text = p.get_str("text") or ""
     if len(text) > MAX_CALLBACK_ANSWER:
         raise bad_request("MESSAGE_TOO_LONG")
-    url = p.str("url")
+    url = p.get_str("url")
     if url and not (url.startswith(("https://t.me/", "http://t.me/", "t.me/"))):
         raise bad_request("URL_INVALID")
-    record = emu.state.live_callback_query(p.str("callback_query_id") or "")
+    record = emu.state.live_callback_query(p.get_str("callback_query_id") or "")
     if record is None:
         raise bad_request(QUERY_TOO_OLD)
     answer = {
         "callback_query_id": record.query_id,
         "text": text,
-        "show_alert": p.bool("show_alert"),
+        "show_alert": p.get_bool("show_alert"),
         "url": url,
-        "cache_time": p.int("cache_time", 0),
+        "cache_time": p.get_int("cache_time", 0),
         "data": record.data,
         "message_id": record.message_id,
         "at": round(emu.clock.real(), 4),
@@ -209,7 +270,7 @@ async def answer_callback_query(emu: TelegramEmulator, p: Params) -> bool:
 @api_method("sendChatAction")
 async def send_chat_action(emu: TelegramEmulator, p: Params) -> bool:
     chat_id = p.chat_id()
-    action = (p.str("action") or "").strip()
+    action = (p.get_str("action") or "").strip()
     if action not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
     record = emu.state.require_chat(chat_id)

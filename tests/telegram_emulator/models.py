@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,9 +11,55 @@ from .markup import inline_keyboard
 from .render import to_html
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart request, as the server received it."""
+
+    filename: str
+    content_type: str | None
+    content: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    def readable(self) -> str:
+        """How the transcript shows it: never the bytes, only the name and the size."""
+        return f"<file {self.filename!r}, {self.size} bytes>"
+
+
+@dataclass
+class StoredFile:
+    """A file Telegram holds (here: a document), reachable through its file_id.
+    content is None when the bot sent a file_id the emulator never saw, or a URL."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    content: bytes | None = field(default=None, repr=False)
+    url: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"file_id": self.file_id, "file_unique_id": self.file_unique_id}
+        if self.file_name is not None:
+            document["file_name"] = self.file_name
+        if self.mime_type is not None:
+            document["mime_type"] = self.mime_type
+        if self.file_size is not None:
+            document["file_size"] = self.file_size
+        return document
+
+    def describe(self) -> str:
+        size = "size unknown" if self.file_size is None else f"{self.file_size} bytes"
+        return f"{self.file_name or self.file_id!r}, {size}"
+
+
 @dataclass
 class StoredMessage:
-    """A message as Telegram holds it, after parsing and after every edit."""
+    """A message as Telegram holds it, after parsing and after every edit. For a document
+    message, text and entities are the caption (text is "" without one)."""
 
     message_id: int
     chat_id: int
@@ -29,6 +76,7 @@ class StoredMessage:
     reply_to: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    document: StoredFile | None = None
 
     def to_api(self, chat: dict[str, Any], reply_to: StoredMessage | None = None) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -41,9 +89,16 @@ class StoredMessage:
             message["edit_date"] = self.edit_date
         if reply_to is not None:
             message["reply_to_message"] = reply_to.to_api(chat)
-        message["text"] = self.text
-        if self.entities:
-            message["entities"] = copy.deepcopy(self.entities)
+        if self.document is not None:
+            message["document"] = self.document.to_api()
+            if self.text:
+                message["caption"] = self.text
+            if self.entities:
+                message["caption_entities"] = copy.deepcopy(self.entities)
+        else:
+            message["text"] = self.text
+            if self.entities:
+                message["entities"] = copy.deepcopy(self.entities)
         message.update(copy.deepcopy(self.extra))
         # Telegram echoes only inline keyboards back in Message objects.
         if inline_keyboard(self.reply_markup) is not None:
@@ -119,8 +174,38 @@ class TranscriptEntry:
 
 
 @dataclass(frozen=True)
+class ReceivedDocument:
+    """A document as the user receives it: the file (content is None when the bot sent a
+    file_id the emulator never saw, or a URL) and its caption."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+    content: bytes | None = field(repr=False)
+    caption: str | None
+    caption_entities: tuple[dict[str, Any], ...]
+    url: str | None = None
+
+    @property
+    def caption_html(self) -> str | None:
+        return None if self.caption is None else to_html(self.caption, list(self.caption_entities))
+
+    def text(self, encoding: str = "utf-8") -> str:
+        """The content decoded (AssertionError when there is none)."""
+        assert self.content is not None, f"no content for document {self.file_id!r}"
+        return self.content.decode(encoding)
+
+    def json(self) -> Any:
+        """The content parsed as JSON."""
+        return json.loads(self.text())
+
+
+@dataclass(frozen=True)
 class BotReply:
-    """What a user sees of one bot message (or of one edit when is_edit is True)."""
+    """What a user sees of one bot message (or of one edit when is_edit is True). A document
+    message has `document` set, its caption in `caption`, and text "" (entities ())."""
 
     message_id: int
     chat_id: int
@@ -132,10 +217,16 @@ class BotReply:
     is_edit: bool
     message: dict[str, Any]
     at: float
+    document: ReceivedDocument | None = None
 
     @property
     def html(self) -> str:
         return to_html(self.text, list(self.entities))
+
+    @property
+    def caption(self) -> str | None:
+        """The caption of a document (None without one, and for text messages)."""
+        return None if self.document is None else self.document.caption
 
     @property
     def buttons(self) -> list[list[str]]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ApiError, bad_request
+from .models import UploadedFile
 
 # Parameters whose value is a JSON object or array (sent as a JSON string in form bodies).
 JSON_FIELDS = frozenset(
@@ -48,9 +49,10 @@ class Params:
         value = self.raw.get(name)
         return value is not None and value != ""
 
-    def str(self, name: str) -> str | None:
+    def get_str(self, name: str) -> str | None:
+        """The value as text; None when absent or a file (a file is no text parameter)."""
         value = self.raw.get(name)
-        if value is None:
+        if value is None or isinstance(value, UploadedFile):
             return None
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -58,14 +60,14 @@ class Params:
             return json.dumps(value)
         return str(value)
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def get_int(self, name: str, default: int | None = None) -> int | None:
         """Garbage reads as 0, like the Bot API's integer conversion."""
         if not self.has(name):
             return default
         parsed = _as_int(self.raw[name])
         return 0 if parsed is None else parsed
 
-    def float(self, name: str, default: float | None = None) -> float | None:
+    def get_float(self, name: str, default: float | None = None) -> float | None:
         if not self.has(name):
             return default
         value = self.raw[name]
@@ -74,7 +76,7 @@ class Params:
         except (TypeError, ValueError):
             return 0.0
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def get_bool(self, name: str, default: bool = False) -> bool:
         if not self.has(name):
             return default
         value = self.raw[name]
@@ -84,7 +86,15 @@ class Params:
             return value != 0
         return str(value).strip().lower() in {"true", "1"}
 
-    def json(self, name: str, error: str) -> Any:
+    def file(self, name: str) -> UploadedFile | None:
+        """The file uploaded in the multipart part `name` (attach://<name> points at it too)."""
+        value = self.raw.get(name)
+        return value if isinstance(value, UploadedFile) else None
+
+    def files(self) -> list[UploadedFile]:
+        return [value for value in self.raw.values() if isinstance(value, UploadedFile)]
+
+    def get_json(self, name: str, error: str) -> Any:
         """The decoded JSON value, or None when absent; `error` is the 400 detail if malformed."""
         if not self.has(name):
             return None
@@ -109,9 +119,12 @@ class Params:
         return str(value)
 
     def readable(self) -> dict[str, Any]:
-        """Parameters for the transcript, with JSON strings decoded."""
+        """Parameters for the transcript, with JSON strings decoded and files as name and size."""
         out: dict[str, Any] = {}
         for key, value in self.raw.items():
+            if isinstance(value, UploadedFile):
+                out[key] = value.readable()
+                continue
             if key in JSON_FIELDS and isinstance(value, str):
                 try:
                     out[key] = json.loads(value)

@@ -11,7 +11,7 @@ from .errors import ApiError, scaled_retry_after, too_many_requests
 from .models import RateLimitViolation
 
 # Methods that put a new message in a chat: per-chat and global limits.
-SENDING_METHODS = frozenset({"sendMessage"})
+SENDING_METHODS = frozenset({"sendMessage", "sendDocument"})
 # Methods that only count toward the global limit.
 GLOBAL_ONLY_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
 

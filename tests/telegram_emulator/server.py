@@ -9,22 +9,51 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .models import UploadedFile
+
 if TYPE_CHECKING:
     from .emulator import TelegramEmulator
 
 PATH_RE = re.compile(r"^/bot([^/]*)/([^/]+)/?$")
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Bodies up to this size are read (so that a file just over Telegram's 50 MB limit gets the
+# same 413 as a larger one, through handle_call); larger ones are refused unread.
+MAX_BODY_SIZE = 64 * 1024 * 1024
 
 
 class BodyError(Exception):
     pass
 
 
+class BodyTooLarge(Exception):
+    """The body is larger than the server reads at all (see MAX_BODY_SIZE)."""
+
+
+def _form_value(value: Any) -> Any:
+    """A file part (one with a filename) becomes an UploadedFile; other parts are text."""
+    if isinstance(value, web.FileField):
+        try:
+            content = value.file.read()
+        finally:
+            value.file.close()
+        return UploadedFile(value.filename, value.content_type or None, bytes(content))
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value
+
+
 async def read_params(request: web.Request) -> dict[str, Any]:
-    """Query string plus body: JSON, urlencoded or multipart (files are noted, not kept)."""
+    """Query string plus body: JSON, urlencoded or multipart (file parts become UploadedFile)."""
     params: dict[str, Any] = dict(request.query)
     if not request.body_exists:
         return params
+    try:
+        return await _read_body(request, params)
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyTooLarge from None
+
+
+async def _read_body(request: web.Request, params: dict[str, Any]) -> dict[str, Any]:
     if request.content_type == "application/json":
         raw = await request.read()
         if raw.strip():
@@ -38,10 +67,7 @@ async def read_params(request: web.Request) -> dict[str, Any]:
     elif request.content_type in FORM_TYPES:
         form = await request.post()
         for key, value in form.items():
-            if isinstance(value, web.FileField):
-                params[key] = f"<file {value.filename}>"
-            else:
-                params[key] = value
+            params[key] = _form_value(value)
     return params
 
 
@@ -54,7 +80,7 @@ class ApiServer:
         self._site: web.TCPSite | None = None
 
     async def start(self) -> int:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY_SIZE)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # Short shutdown: waiting long polls are woken by the emulator before this runs.
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
@@ -78,7 +104,7 @@ class ApiServer:
         try:
             await asyncio.sleep(seconds)
         finally:
-            if self._runner is not None:
+            if self._runner is not None and not self._emu.closing:
                 self._site = web.TCPSite(self._runner, self.host, self.port)
                 await self._site.start()
 
@@ -92,7 +118,7 @@ class ApiServer:
         emu = self._emu
         match = PATH_RE.match(request.path)
         if emu.outage_remaining() > 0:
-            emu.transcript.add(
+            emu.transcript_log.add(
                 "outage", method=match.group(2) if match else request.path, note=f"request failed ({emu.outage_mode})"
             )
             if emu.outage_mode == "502":
@@ -102,6 +128,9 @@ class ApiServer:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         try:
             params = await read_params(request)
+        except BodyTooLarge:
+            outcome = emu.reject_too_large(match.group(2), "body not read")
+            return web.json_response(outcome.body, status=outcome.status)
         except BodyError as exc:
             body = {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"}
             return web.json_response(body, status=400)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import mimetypes
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from .clock import Clock, Signal
 from .errors import BOT_BLOCKED, CHAT_NOT_FOUND, bad_request, forbidden
-from .models import CallbackQueryRecord, ChatRecord, PendingUpdate, StoredMessage
+from .models import CallbackQueryRecord, ChatRecord, PendingUpdate, StoredFile, StoredMessage, UploadedFile
 from .transcript import Transcript
 
 ALL_UPDATE_TYPES = frozenset(
@@ -44,6 +49,32 @@ FIRST_UPDATE_ID = 800_000_001
 CALLBACK_QUERY_LIFETIME = 15.0
 
 OutputListener = Callable[[str, StoredMessage], None]
+DOCUMENT_FILE_ID_PREFIX = "BQACAgIAAxkBAA"
+UNIQUE_ID_PREFIX = "AgAD"
+# Python's built-in table only (not the host's mime.types), so results do not vary by machine.
+_MIME_TYPES = mimetypes.MimeTypes()
+DEFAULT_MIME_TYPE = "application/octet-stream"
+# Extensions that table lacks (or treats as content encodings, like .gz).
+_EXTRA_MIME_TYPES = {
+    ".gz": "application/gzip",
+    ".bz2": "application/x-bzip2",
+    ".xz": "application/x-xz",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def mime_type_for(file_name: str) -> str:
+    """Telegram derives a document's MIME type from the file name's extension."""
+    suffix = PurePosixPath(file_name).suffix.lower()
+    if suffix in _EXTRA_MIME_TYPES:
+        return _EXTRA_MIME_TYPES[suffix]
+    return _MIME_TYPES.guess_type("file" + suffix, strict=False)[0] or DEFAULT_MIME_TYPE
 
 
 def _describe(kind: str, body: dict[str, Any]) -> str:
@@ -70,6 +101,8 @@ class EmulatorState:
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.update_signal = Signal()
         self.listeners: dict[int, OutputListener] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.next_file_number = 1
 
     # chats -------------------------------------------------------------------------------
     def private_chat(self, user: dict[str, Any]) -> ChatRecord:
@@ -134,6 +167,51 @@ class EmulatorState:
         listener = self.listeners.get(message.chat_id)
         if listener is not None:
             listener(event, message)
+
+    # files -------------------------------------------------------------------------------
+    def _new_file_ids(self) -> tuple[str, str]:
+        """A (file_id, file_unique_id) pair shaped like Telegram's document ids."""
+        number = self.next_file_number
+        self.next_file_number += 1
+        secret = _b64(f"{self.bot_user['id']}:{number}".encode())
+        return DOCUMENT_FILE_ID_PREFIX + secret, UNIQUE_ID_PREFIX + _b64(number.to_bytes(6, "big"))
+
+    def store_upload(self, upload: UploadedFile) -> StoredFile:
+        """A new file from an uploaded part: name as sent, MIME type from its extension."""
+        file_id, unique_id = self._new_file_ids()
+        stored = StoredFile(
+            file_id=file_id,
+            file_unique_id=unique_id,
+            file_name=upload.filename,
+            mime_type=mime_type_for(upload.filename),
+            file_size=upload.size,
+            content=upload.content,
+        )
+        self.files[file_id] = stored
+        return stored
+
+    def file_from_string(self, value: str) -> StoredFile:
+        """A file the bot names: a file_id (the stored file if the emulator issued it, else
+        one kept as given) or an http(s) URL (a new file; Telegram would download it)."""
+        known = self.files.get(value)
+        if known is not None:
+            return known
+        if not value.lower().startswith(("http://", "https://")):
+            unique = UNIQUE_ID_PREFIX + _b64(hashlib.sha256(value.encode()).digest()[:9])
+            stored = StoredFile(file_id=value, file_unique_id=unique)
+            self.files[value] = stored
+            return stored
+        file_id, unique_id = self._new_file_ids()
+        name = unquote(PurePosixPath(urlsplit(value).path).name) or None
+        stored = StoredFile(
+            file_id=file_id,
+            file_unique_id=unique_id,
+            file_name=name,
+            mime_type=mime_type_for(name) if name else None,
+            url=value,
+        )
+        self.files[file_id] = stored
+        return stored
 
     # updates -----------------------------------------------------------------------------
     def is_allowed(self, kind: str) -> bool:

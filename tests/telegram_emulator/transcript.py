@@ -23,6 +23,11 @@ def _summary(response: Any) -> str:
         return f"{response.get('description')}"
     result = response.get("result")
     if isinstance(result, dict) and "message_id" in result:
+        document = result.get("document")
+        if isinstance(document, dict):
+            name = document.get("file_name") or document.get("file_id")
+            size = f"{document['file_size']} bytes" if "file_size" in document else "size unknown"
+            return f"ok message_id={result['message_id']} document={name!r} ({size})"
         return f"ok message_id={result['message_id']}"
     if isinstance(result, list):
         return f"ok [{len(result)} item(s)]"

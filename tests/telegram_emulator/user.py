@@ -9,12 +9,29 @@ from typing import TYPE_CHECKING, Any
 from .clock import Signal
 from .formatting import MAX_TEXT_LENGTH, format_incoming
 from .markup import inline_keyboard
-from .models import BotReply, StoredMessage
+from .models import BotReply, ReceivedDocument, StoredMessage
 
 if TYPE_CHECKING:
     from .emulator import TelegramEmulator
 
 TRANSCRIPT_TAIL = 25
+
+
+def _received_document(message: StoredMessage) -> ReceivedDocument | None:
+    stored = message.document
+    if stored is None:
+        return None
+    return ReceivedDocument(
+        file_id=stored.file_id,
+        file_unique_id=stored.file_unique_id,
+        file_name=stored.file_name,
+        mime_type=stored.mime_type,
+        size=stored.file_size,
+        content=stored.content,
+        caption=message.text or None,
+        caption_entities=tuple(message.entities),
+        url=stored.url,
+    )
 
 
 class SimulatedUser:
@@ -70,17 +87,19 @@ class SimulatedUser:
             self.deleted_message_ids.append(message.message_id)
         elif message.from_bot:
             record = self._emu.state.chats[self.chat_id]
+            document = _received_document(message)
             reply = BotReply(
                 message_id=message.message_id,
                 chat_id=message.chat_id,
-                text=message.text,
-                entities=tuple(message.entities),
+                text="" if document else message.text,
+                entities=() if document else tuple(message.entities),
                 reply_markup=message.reply_markup,
                 raw_text=message.raw_text,
                 parse_mode=message.parse_mode,
                 is_edit=event == "edit",
                 message=self._emu.state.message_dict(record, message),
                 at=round(self._emu.clock.real(), 4),
+                document=document,
             )
             (self._edits if reply.is_edit else self._messages).append(reply)
         self._signal.notify()
@@ -201,7 +220,7 @@ class SimulatedUser:
             return
         record.blocked = blocked
         statuses = ("member", "kicked") if blocked else ("kicked", "member")
-        members = [{"user": dict(state.bot_user), "status": s} for s in statuses]
+        members: list[dict[str, Any]] = [{"user": dict(state.bot_user), "status": s} for s in statuses]
         if blocked:
             members[1]["until_date"] = 0
         payload = {

@@ -157,6 +157,7 @@ class WebhookDeliverer:
         timeout = aiohttp.ClientTimeout(total=self._emu.clock.to_real(DELIVERY_TIMEOUT))
         update.handed_out = True
         reply: Any = None
+        error: str | None
         try:
             async with session.post(
                 config.url, data=json.dumps(update.payload), headers=headers, timeout=timeout
@@ -176,7 +177,7 @@ class WebhookDeliverer:
                     reply = json.loads(body) if body else None
         if error is not None:
             update.handed_out = False
-        self._emu.transcript.add(
+        self._emu.transcript_log.add(
             "webhook",
             method=update.kind,
             chat_id=update.chat_id,

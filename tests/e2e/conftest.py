@@ -1,0 +1,101 @@
+"""The bot end to end: python-telegram-bot's real HTTP stack against the Bot API emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Config
+from bot.storage.db import create_engine, sessionmaker
+from bot.telegram.app import serve
+
+from ..telegram_emulator import SimulatedUser, TelegramEmulator
+
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_config(database_url: str, emulator: TelegramEmulator, **telegram: Any) -> Config:
+    settings = {
+        "mode": "polling",
+        "base_url": emulator.base_url,
+        "poll_timeout": 1,
+        "read_timeout": 5,
+        "connect_timeout": 2,
+        "retry_interval": 0.3,
+        **telegram,
+    }
+    return Config.model_validate(
+        {
+            "telegram": settings,
+            "bot_token": TOKEN,
+            "database_url": database_url,
+            "offers_dir": str(ROOT / "rules/offers"),
+        }
+    )
+
+
+class RunningBot:
+    """The bot served in this event loop until `stop()`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.stopper = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.stopper = asyncio.Event()
+        self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False))
+        await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        self.stopper.set()
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self.task, timeout=15)
+            self.task = None
+
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return sessionmaker(create_engine(self.config.sqlalchemy_url()))
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[TelegramEmulator]:
+    async with TelegramEmulator(TOKEN, time_scale=10) as running:
+        yield running
+
+
+@pytest.fixture
+async def bot(database_url: str, emulator: TelegramEmulator) -> AsyncIterator[RunningBot]:
+    running = RunningBot(make_config(database_url, emulator))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+def years_ago(years: int, today: date | None = None) -> date:
+    today = today or date.today()
+    return today.replace(year=today.year - years, day=min(today.day, 28))
+
+
+async def texts(user: SimulatedUser, idle: float = 0.6) -> str:
+    """Everything the bot sent until it went quiet, as the person reads it."""
+    replies = await user.replies_until_idle(idle=idle, timeout=20)
+    return "\n".join(r.text for r in replies).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+async def say_and_read(user: SimulatedUser, text: str) -> str:
+    await user.send(text)
+    return await texts(user)
+
+
+async def press_and_read(user: SimulatedUser, label: str) -> str:
+    await user.press(label)
+    return await texts(user)

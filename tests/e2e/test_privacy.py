@@ -1,0 +1,110 @@
+"""Privacy on Telegram: consent first, /privacy, /mydata, /forget erasing the person everywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.models import Base
+
+from ..conftest import BACKENDS
+from ..telegram_emulator import SimulatedUser, TelegramEmulator
+from .conftest import RunningBot, press_and_read, say_and_read, texts, years_ago
+
+pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+
+
+async def answer_some(user: SimulatedUser) -> None:
+    await say_and_read(user, "/start")
+    await press_and_read(user, "OIM Rabat — lutte contre la traite (ouverte)")
+    await press_and_read(user, "J’accepte")
+    await say_and_read(user, years_ago(25).isoformat())
+    await say_and_read(user, "Où se trouve le stage?")  # an unanswered question, kept for staff
+
+
+async def rows_about(bot: RunningBot, person_id: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    async with bot.sessions()() as session:
+        for table in Base.metadata.sorted_tables:
+            for column in ("person_id", "chat_id", "id" if table.name == "people" else ""):
+                if column and column in table.c:
+                    found = await session.scalar(
+                        select(func.count()).select_from(table).where(table.c[column] == person_id)
+                    )
+                    counts[f"{table.name}.{column}"] = int(found or 0)
+    return counts
+
+
+async def test_forget_erases_the_person_from_every_table(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    amina = emulator.user(3001, "Amina", language_code="fr")
+    other = emulator.user(3002, "Omar", language_code="fr")
+    await answer_some(amina)
+    await answer_some(other)
+    before = await rows_about(bot, 3001)
+    assert (
+        before["people.id"] == 1 and before["answers.person_id"] == 1 and before["unanswered_questions.person_id"] == 1
+    )
+    shown = await say_and_read(amina, "/forget")
+    assert "C’est irréversible." in shown
+    shown = await press_and_read(amina, "Non, garder")
+    assert "Rien n’a été effacé." in shown and (await rows_about(bot, 3001))["answers.person_id"] == 1
+    await say_and_read(amina, "/forget")
+    shown = await press_and_read(amina, "Oui, tout effacer")
+    assert "a été effacé" in shown
+    after = await rows_about(bot, 3001)
+    assert after == dict.fromkeys(after, 0), after
+    assert (await rows_about(bot, 3002))["answers.person_id"] == 1  # someone else keeps their data
+    shown = await say_and_read(amina, "/start")  # a new beginning, asking consent again
+    assert "Quelle offre" in shown
+
+
+async def test_privacy_notice_in_the_person_s_language(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    jo = emulator.user(3003, "Jo", language_code="en")
+    shown = await say_and_read(jo, "/privacy")
+    assert "kept 180 days after your last message" in shown and "/forget erases it all" in shown
+    assert "You have not given your consent" in shown
+
+
+async def test_nothing_personal_is_asked_before_consent(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    kim = emulator.user(3004, "Kim", language_code="fr")
+    await say_and_read(kim, "/start")
+    shown = await press_and_read(kim, "OIM Rabat — lutte contre la traite (ouverte)")
+    assert "date de naissance" in shown and "Êtes-vous d’accord?" in shown
+    assert "Quelle est votre date de naissance?" not in shown
+
+
+async def test_a_stale_button_after_a_redeploy_is_answered_politely(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    amina = emulator.user(3005, "Amina", language_code="fr")
+    await say_and_read(amina, "/start")
+    await press_and_read(amina, "OIM Rabat — lutte contre la traite (ouverte)")
+    await bot.stop()
+    await bot.start()
+    first_menu = next(m for m in emulator.chat_messages(3005) if "Quelle offre" in m.get("text", ""))
+    await amina.press("data:programs:quebec-psoig-2021-023", message_id=first_menu["message_id"])
+    shown = await texts(amina)
+    assert "Ce bouton appartient à une question précédente" in shown and "Êtes-vous d’accord?" in shown
+    assert emulator.unanswered_callback_queries() == []
+
+
+async def test_mydata_sends_everything_stored_as_a_json_document(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    amina = emulator.user(3006, "Amina", language_code="fr")
+    await answer_some(amina)
+    born = years_ago(25).isoformat()
+    await amina.send("/mydata")
+    replies = await amina.replies_until_idle(idle=0.6, timeout=20)
+    documents = [r.document for r in replies if r.document is not None]
+    assert len(documents) == 1
+    document = documents[0]
+    assert (
+        document.file_name == "mydata.json"
+        and document.caption == "Tout ce qui est conservé à votre sujet, en document JSON."
+    )
+    data = json.loads(document.content or b"")
+    assert data["person"]["telegram_user_id"] == 3006 and data["person"]["consent_version"] == 1
+    assert data["answers"] == {"birth_date": born}
+    assert data["questions_asked"][0]["text"] == "Où se trouve le stage?"
+    assert data["dialog_state"]["pending"] == "education"

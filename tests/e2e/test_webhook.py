@@ -1,0 +1,94 @@
+"""Webhook mode: the secret header is checked before anything is stored; dialogs work as in polling."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from bot.storage.models import InboxUpdate
+
+from ..conftest import BACKENDS
+from ..telegram_emulator import TelegramEmulator
+from .conftest import RunningBot, make_config, press_and_read, say_and_read, years_ago
+
+pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+SECRET = "s3cret-Token_for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def webhook_bot(database_url: str, emulator: TelegramEmulator) -> AsyncIterator[RunningBot]:
+    port = free_port()
+    config = make_config(
+        database_url,
+        emulator,
+        mode="webhook",
+        webhook={
+            "listen": "127.0.0.1",
+            "port": port,
+            "url_path": "telegram",
+            "public_url": f"http://127.0.0.1:{port}/telegram",
+        },
+    )
+    config = config.model_copy(update={"webhook_secret": SecretStr(SECRET)})
+    running = RunningBot(config)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def test_dialog_over_the_webhook_in_both_languages(webhook_bot: RunningBot, emulator: TelegramEmulator) -> None:
+    lea = emulator.user(2001, "Léa", language_code="fr")
+    shown = await say_and_read(lea, "/start")
+    assert emulator.webhook_info()["url"].endswith("/telegram")
+    assert "Quelle offre" in shown
+    await press_and_read(lea, "OIM Rabat — lutte contre la traite (ouverte)")
+    await press_and_read(lea, "J’accepte")
+    await say_and_read(lea, years_ago(24).isoformat())
+    await press_and_read(lea, "Diplômé(e), plus aux études")
+    shown = await press_and_read(lea, "Baccalauréat")
+    assert "À quelle date avez-vous obtenu votre diplôme (baccalauréat)?" in shown
+    shown = await say_and_read(lea, years_ago(3).isoformat())  # more than 12 months ago: nothing more to ask
+    assert "Non admissible : au moins un critère n’est pas rempli." in shown
+    assert "avant le" in shown
+    ben = emulator.user(2002, "Ben", language_code="en")
+    await say_and_read(ben, "/start")
+    await press_and_read(ben, "IOM Rabat — counter-trafficking (open)")
+    await press_and_read(ben, "I agree")
+    await say_and_read(ben, years_ago(22).isoformat())
+    await press_and_read(ben, "Final year of a bachelor’s degree")
+    await say_and_read(ben, "/skip")
+    shown = await press_and_read(ben, "Yes")
+    assert "Incomplete: some answers are missing to decide." in shown
+
+
+async def test_a_wrong_secret_gets_403_and_changes_nothing(webhook_bot: RunningBot, emulator: TelegramEmulator) -> None:
+    user = emulator.user(2003, "Eve")
+    await say_and_read(user, "/start")  # the webhook is up
+    url = emulator.webhook_info()["url"]
+    update = {
+        "update_id": 999_999,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": "/start",
+            "chat": {"id": 2003, "type": "private"},
+            "from": {"id": 2003, "is_bot": False, "first_name": "Eve"},
+        },
+    }
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 403
+    async with webhook_bot.sessions()() as session:
+        assert await session.scalar(select(func.count()).where(InboxUpdate.update_id == 999_999)) == 0
