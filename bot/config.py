@@ -29,6 +29,15 @@ class WebhookConfig(_Section):
     public_url: str | None = None  # e.g. https://bot.example.org/telegram
 
 
+class FloodConfig(_Section):
+    """Telegram's flood limits, kept on our side; slightly under Telegram's own by default."""
+
+    overall_per_second: float = Field(default=25.0, gt=0)
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    per_chat_burst: int = Field(default=3, ge=1)
+    per_group_per_minute: float = Field(default=18.0, gt=0)
+
+
 class TelegramConfig(_Section):
     mode: Literal["polling", "webhook"] = "polling"
     base_url: str | None = None  # a self-hosted Bot API server, e.g. http://127.0.0.1:8081/bot
@@ -37,6 +46,7 @@ class TelegramConfig(_Section):
     read_timeout: float = Field(default=10.0, gt=0)
     poll_timeout: int = Field(default=30, ge=0, le=50)
     retry_interval: float = Field(default=10.0, gt=0)  # how often queued replies are retried
+    flood: FloodConfig = FloodConfig()
 
 
 class DatabaseConfig(_Section):

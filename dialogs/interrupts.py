@@ -24,10 +24,33 @@ class InterruptHook(Protocol):
 
 
 _QUESTION_WORDS = (
-    "quand", "combien", "comment", "pourquoi", "ou ", "qui ", "quel", "quelle", "quels", "quelles", "est-ce",
-    "when", "how", "why", "where", "who", "what", "which", "is there", "are there", "can i", "do i", "does",
-    "puis-je", "y a-t-il", "c'est quoi",
-)  # fmt: skip
+    "quand",
+    "combien",
+    "comment",
+    "pourquoi",
+    "ou ",
+    "qui ",
+    "quel",
+    "quelle",
+    "quels",
+    "quelles",
+    "est-ce",
+    "when",
+    "how",
+    "why",
+    "where",
+    "who",
+    "what",
+    "which",
+    "is there",
+    "are there",
+    "can i",
+    "do i",
+    "does",
+    "puis-je",
+    "y a-t-il",
+    "c'est quoi",
+)
 _GREETINGS = {"bonjour", "bonsoir", "salut", "allo", "coucou", "hello", "hi", "hey", "good morning", "good evening"}
 _THANKS = {"merci", "merci beaucoup", "thanks", "thank you", "thx", "super merci"}
 

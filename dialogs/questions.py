@@ -82,28 +82,55 @@ def check_experience(value: float, facts: Mapping[str, FactValue], today: date) 
 QUESTIONS: dict[str, Question] = {
     q.fact: q
     for q in (
-        Question("birth_date", N_("question.birth_date"), N_("help.birth_date"), InputKind.DATE,
-                 check=check_birth_date),
+        Question(
+            "birth_date", N_("question.birth_date"), N_("help.birth_date"), InputKind.DATE, check=check_birth_date
+        ),
         Question("education", N_("question.education"), N_("help.education"), InputKind.CHOICE),
-        Question("highest_degree", N_("question.highest_degree"), N_("help.highest_degree"), InputKind.CHOICE,
-                 depends_on=("education",)),
-        Question("graduation_date", N_("question.graduation_date"), N_("help.graduation_date"), InputKind.DATE,
-                 depends_on=("education", "highest_degree"), check=check_graduation_date),
-        Question("relevant_experience_years", N_("question.relevant_experience_years"),
-                 N_("help.relevant_experience_years"), InputKind.NUMBER, check=check_experience, maximum=60),
+        Question(
+            "highest_degree",
+            N_("question.highest_degree"),
+            N_("help.highest_degree"),
+            InputKind.CHOICE,
+            depends_on=("education",),
+        ),
+        Question(
+            "graduation_date",
+            N_("question.graduation_date"),
+            N_("help.graduation_date"),
+            InputKind.DATE,
+            depends_on=("education", "highest_degree"),
+            check=check_graduation_date,
+        ),
+        Question(
+            "relevant_experience_years",
+            N_("question.relevant_experience_years"),
+            N_("help.relevant_experience_years"),
+            InputKind.NUMBER,
+            check=check_experience,
+            maximum=60,
+        ),
         Question("iom_interest", N_("question.iom_interest"), N_("help.iom_interest"), InputKind.YES_NO),
         Question("citizenship", N_("question.citizenship"), N_("help.citizenship"), InputKind.CHOICE),
         Question("quebec_domicile", N_("question.quebec_domicile"), N_("help.quebec_domicile"), InputKind.YES_NO),
-        Question("quebec_resident_since", N_("question.quebec_resident_since"), N_("help.quebec_resident_since"),
-                 InputKind.DATE, check=check_resident_since),
+        Question(
+            "quebec_resident_since",
+            N_("question.quebec_resident_since"),
+            N_("help.quebec_resident_since"),
+            InputKind.DATE,
+            check=check_resident_since,
+        ),
         Question("french_writing", N_("question.french_writing"), N_("help.french_writing"), InputKind.CHOICE),
         Question("english_writing", N_("question.english_writing"), N_("help.english_writing"), InputKind.CHOICE),
-        Question("prior_psoig_internship", N_("question.prior_psoig_internship"),
-                 N_("help.prior_psoig_internship"), InputKind.YES_NO),
+        Question(
+            "prior_psoig_internship",
+            N_("question.prior_psoig_internship"),
+            N_("help.prior_psoig_internship"),
+            InputKind.YES_NO,
+        ),
         Question("spanish", N_("question.spanish"), N_("help.spanish"), InputKind.YES_NO),
         Question("field_of_study", N_("question.field_of_study"), N_("help.field_of_study"), InputKind.CHOICE),
     )
-}  # fmt: skip
+}
 
 
 def _kinds_match_the_contract() -> None:

@@ -26,9 +26,20 @@ def _compare_type(
     return None
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    if type_ == "type" and isinstance(obj, UTCDateTime):  # migrations never import the bot's code
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=_compare_type)  # fmt: skip
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        render_item=_render_item,
+        compare_type=_compare_type,
+    )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

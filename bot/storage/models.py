@@ -8,7 +8,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -49,6 +61,9 @@ class Person(Base):
     consent_version: Mapped[int | None] = mapped_column(Integer)
     consent_at: Mapped[datetime | None]
     blocked: Mapped[bool] = mapped_column(default=False)
+    # Telegram's per-chat flood limit as a token bucket shared by every sending process
+    send_tokens: Mapped[float | None] = mapped_column(Float)
+    send_refilled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -156,5 +171,12 @@ class OutboxMessage(Base):
 
 
 PERSONAL_TABLES = (
-    "people", "dialog_states", "answers", "verdicts", "subscriptions", "unanswered_questions", "inbox", "outbox",
-)  # fmt: skip
+    "people",
+    "dialog_states",
+    "answers",
+    "verdicts",
+    "subscriptions",
+    "unanswered_questions",
+    "inbox",
+    "outbox",
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -173,16 +174,29 @@ async def claim_outbox(session: AsyncSession, person_id: int | None = None, limi
     return (await session.execute(query)).scalars().all()
 
 
-LEASE = timedelta(seconds=90)
+LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
 
 
-async def claim_next(session: AsyncSession, person_id: int) -> OutboxMessage | None:
-    """The person's oldest due message, leased for sending; None if none, or another sender holds one.
+@dataclass(frozen=True)
+class ChatPace:
+    """Telegram's per-chat limit: `burst` messages at once, then `per_second`."""
+
+    per_second: float = 1.0
+    burst: int = 3
+
+
+async def claim_next(
+    session: AsyncSession, person_id: int, pace: ChatPace | None = None
+) -> tuple[OutboxMessage | None, float]:
+    """The person's oldest due message, leased for sending, or None and how long to wait.
 
     At most one message per person is out at a time, so replies arrive in order even when several
-    processes send; a lease that expires (a sender died) makes the message due again.
+    processes send; a lease that expires (a sender died) makes the message due again. The chat's
+    flood bucket lives on the person's row, so every process paces the chat together.
     """
     moment = now()
+    if _is_postgres(session):  # one claim per person at a time, across processes
+        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
     rows = (
         (
             await session.execute(
@@ -196,14 +210,25 @@ async def claim_next(session: AsyncSession, person_id: int) -> OutboxMessage | N
         .all()
     )
     if not rows:
-        return None
+        return None, 0.0
     first = rows[0]
-    if first.status == "sending" and first.not_before > moment:
-        return None  # another sender is on it
-    if first.not_before > moment and first.status == "pending":
-        return None  # waiting for a retry
+    if first.not_before > moment:
+        # another sender holds it ("sending"), or it waits for a retry ("pending")
+        return None, (first.not_before - moment).total_seconds()
+    if pace is not None:
+        person = await session.get(Person, person_id)
+        if person is not None:
+            elapsed = (moment - (person.send_refilled_at or moment)).total_seconds()
+            tokens = min(
+                float(pace.burst),
+                (person.send_tokens if person.send_tokens is not None else pace.burst) + elapsed * pace.per_second,
+            )
+            if tokens < 1:
+                person.send_tokens, person.send_refilled_at = tokens, moment
+                return None, (1 - tokens) / pace.per_second
+            person.send_tokens, person.send_refilled_at = tokens - 1, moment
     first.status, first.not_before = "sending", moment + LEASE
-    return first
+    return first, 0.0
 
 
 async def people_with_due_messages(session: AsyncSession) -> list[int]:

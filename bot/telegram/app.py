@@ -89,7 +89,11 @@ def build(config: Config) -> tuple[Application, TelegramService]:  # type: ignor
 
     conversation = Conversation(engine, config.default_language, config.privacy.consent_version, today)
     service = TelegramService(
-        application.bot, sessions, conversation, Sender(application.bot, sessions), config.privacy.retention_days
+        application.bot,
+        sessions,
+        conversation,
+        Sender(application.bot, sessions, tg.flood),
+        config.privacy.retention_days,
     )
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,6 +144,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
                 await application.bot.delete_webhook(drop_pending_updates=False)
             poller = Poller(application.bot, service, dispatch, timeout=config.telegram.poll_timeout)
             polling = asyncio.create_task(poller.run())
+            logger.info("bot ready: long polling")
             await asyncio.wait([polling, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
             poller.stop()
             polling.cancel()
@@ -154,7 +159,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
                 await application.bot.set_webhook(
                     hook.public_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
                 )
-            logger.info("webhook listening on %s:%s/%s", hook.listen, hook.port, hook.url_path)
+            logger.info("bot ready: webhook on %s:%s/%s", hook.listen, hook.port, hook.url_path)
             await stop.wait()
     finally:
         background.cancel()

@@ -26,7 +26,7 @@ from ..i18n import as_language, render
 from ..render import Rendered, RenderedButton, render_output
 from ..storage import repo
 from ..storage.models import Person
-from .payloads import to_payloads
+from .payloads import merge_short, to_payloads
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +124,8 @@ class Conversation:
         return self._payloads(outputs, state.lang)
 
     def _payloads(self, outputs: list[Output], lang: str) -> list[dict[str, Any]]:
-        payloads: list[dict[str, Any]] = []
-        for output in outputs:
-            rendered = render_output(output, lang)
-            if rendered is not None:
-                payloads += to_payloads(rendered)
-        return payloads
+        shown = [r for r in (render_output(o, lang) for o in outputs) if r is not None]
+        return [p for rendered in merge_short(shown) for p in to_payloads(rendered)]
 
     def _privacy(self, person: Person, command: str, lang: str) -> list[dict[str, Any]]:
         if command == "privacy":

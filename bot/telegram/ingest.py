@@ -28,8 +28,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 class Poller:
     """`getUpdates` long polling that never confirms an update before it is stored."""
 
-    def __init__(self, bot: Bot, service: TelegramService, dispatch: Callable[[Update], Awaitable[None]],
-                 *, timeout: int = 30) -> None:  # fmt: skip
+    def __init__(
+        self, bot: Bot, service: TelegramService, dispatch: Callable[[Update], Awaitable[None]], *, timeout: int = 30
+    ) -> None:
         self.bot = bot
         self.service = service
         self.dispatch = dispatch
@@ -42,13 +43,20 @@ class Poller:
         while self.running:
             try:
                 updates = await self.bot.get_updates(
-                    offset=self.offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES,
+                    offset=self.offset,
+                    timeout=self.timeout,
+                    allowed_updates=ALLOWED_UPDATES,
                     read_timeout=self.timeout + 10,
-                )  # fmt: skip
+                )
                 failures = 0
             except RetryAfter as error:
-                await asyncio.sleep(float(error.retry_after if not hasattr(error.retry_after, "total_seconds")
-                                          else error.retry_after.total_seconds()))  # fmt: skip
+                await asyncio.sleep(
+                    float(
+                        error.retry_after
+                        if not hasattr(error.retry_after, "total_seconds")
+                        else error.retry_after.total_seconds()
+                    )
+                )
                 continue
             except (InvalidToken, Conflict) as error:
                 logger.error("polling stopped: %s", type(error).__name__)
@@ -69,8 +77,9 @@ class Poller:
         self.running = False
 
 
-def webhook_app(service: TelegramService, bot: Bot, path: str, secret: str | None,
-                dispatch: Callable[[Update], Awaitable[None]]) -> web.Application:  # fmt: skip
+def webhook_app(
+    service: TelegramService, bot: Bot, path: str, secret: str | None, dispatch: Callable[[Update], Awaitable[None]]
+) -> web.Application:
     """The webhook endpoint (and `/healthz` for the load balancer)."""
 
     async def receive(request: web.Request) -> web.Response:

@@ -71,3 +71,28 @@ def to_payloads(rendered: Rendered) -> list[dict[str, Any]]:
     if markup is not None:
         payloads[-1]["reply_markup"] = markup
     return payloads
+
+
+SHORT = 300
+
+
+def merge_short(messages: list[Rendered]) -> list[Rendered]:
+    """A short sentence ("Noted: 15 March 1995.") joins the message after it: fewer messages, same text.
+
+    A message with a heading (a verdict) or buttons is never merged into the next one.
+    """
+    merged: list[Rendered] = []
+    prefix = ""
+    for message in messages:
+        if not message.heading and not message.buttons and len(message.text) <= SHORT:
+            prefix = f"{prefix}\n\n{message.text}" if prefix else message.text
+            continue
+        if prefix and not message.heading:
+            message = Rendered(f"{prefix}\n\n{message.text}", buttons=message.buttons, step=message.step)
+        elif prefix:
+            merged.append(Rendered(prefix))
+        merged.append(message)
+        prefix = ""
+    if prefix:
+        merged.append(Rendered(prefix))
+    return merged

@@ -1,7 +1,9 @@
 """Delivery of queued replies: in order per person, with retries that respect Telegram's limits.
 
-A message is leased in a short transaction, sent outside any transaction, then recorded:
-- 429 (RetryAfter): wait the time Telegram asks, then try again (a few times), else later.
+A message is leased in a short transaction, sent outside any transaction, then recorded.
+Sending waits for the flood limits first (`Throttle`), so Telegram should never answer 429; if
+it does anyway:
+- 429 (RetryAfter): the message waits the time Telegram asks, then the queue goes on.
 - Network errors, timeouts, 5xx: the message stays queued and is retried with backoff.
 - 400: the same text once more as plain text without buttons, then given up.
 - 403 (blocked): the person is marked blocked and their queue is dropped.
@@ -21,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from ..config import FloodConfig
 from ..storage import repo
 from ..storage.models import OutboxMessage
+from .throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -34,57 +38,98 @@ def _plain(text: str) -> str:
     return html.unescape(re.sub(r"</?[a-z][^>]*>", "", text))
 
 
+def retry_seconds(error: RetryAfter) -> float:
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
 class Sender:
-    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession], *, patience: int = 3) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        flood: FloodConfig | None = None,
+        *,
+        patience: int = 3,
+    ) -> None:
         self.bot = bot
         self.sessions = sessions
+        flood = flood or FloodConfig()
+        self.throttle = Throttle(flood)
+        self.pace = repo.ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
         self.patience = patience
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
 
-    async def call(self, payload: dict[str, Any], chat_id: int) -> None:
-        """One `sendMessage`; waits out a 429 up to `patience` times."""
-        for attempt in range(self.patience + 1):
-            try:
-                await self.bot.send_message(
-                    chat_id=chat_id,
-                    text=payload["text"],
-                    parse_mode=payload.get("parse_mode"),
-                    reply_markup=payload.get("reply_markup"),
-                )
-                return
-            except RetryAfter as error:
-                wait = error.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                if attempt == self.patience or seconds > MAX_RETRY_AFTER:
-                    raise
-                await asyncio.sleep(seconds)
+    async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
+        """One `sendMessage`, within the flood limits."""
+        await self.throttle.acquire(chat_id, per_chat=per_chat)
+        await self.bot.send_message(
+            chat_id=chat_id,
+            text=payload["text"],
+            parse_mode=payload.get("parse_mode"),
+            reply_markup=payload.get("reply_markup"),
+        )
 
     async def send_now(self, chat_id: int, payloads: list[dict[str, Any]]) -> bool:
         """Send without queueing (an apology, the goodbye after /forget); True if all went out."""
         try:
             for payload in payloads:
-                await self.call(payload, chat_id)
+                for attempt in range(self.patience + 1):
+                    try:
+                        await self.call(payload, chat_id)
+                        break
+                    except RetryAfter as error:
+                        if attempt == self.patience or retry_seconds(error) > MAX_RETRY_AFTER:
+                            raise
+                        await asyncio.sleep(retry_seconds(error))
         except TelegramError as error:
             logger.warning("direct send failed: %s", type(error).__name__)
             return False
         return True
 
+    def flush_later(self, person_id: int, seconds: float) -> None:
+        """Resume a person's queue after a wait (flood pacing, Telegram's 429, a retry backoff)."""
+        loop = asyncio.get_running_loop()
+        wake = loop.time() + seconds
+        scheduled = self._later.get(person_id)
+        if scheduled is not None and not scheduled[1].done() and scheduled[0] <= wake:
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(seconds)
+            self._later.pop(person_id, None)
+            try:
+                await self.flush(person_id)
+            except Exception as error:  # the background retry loop will try again
+                logger.error("delayed send failed: %s", type(error).__name__)
+
+        if scheduled is not None:
+            scheduled[1].cancel()
+        self._later[person_id] = (wake, loop.create_task(later()))
+
     async def flush(self, person_id: int) -> None:
         """Send one person's due messages, oldest first; stops at the first that must wait."""
-        lock = self._locks.setdefault(person_id, asyncio.Lock())
+        lock, users = self._locks.get(person_id, (asyncio.Lock(), 0))
+        self._locks[person_id] = (lock, users + 1)
         try:
             async with lock:
                 while True:
                     async with self.sessions.begin() as session:
-                        row = await repo.claim_next(session, person_id)
+                        row, wait = await repo.claim_next(session, person_id, self.pace)
                         if row is None:
+                            if wait > 0:
+                                self.flush_later(person_id, wait)
                             return
                         message_id, chat_id, payload, attempts = row.id, row.chat_id, dict(row.payload), row.attempts
                     if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1):
                         return
         finally:
-            if not lock.locked():
-                self._locks.pop(person_id, None)
+            lock, users = self._locks[person_id]
+            if users <= 1:
+                del self._locks[person_id]
+            else:
+                self._locks[person_id] = (lock, users - 1)
 
     async def _deliver(
         self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int
@@ -93,24 +138,38 @@ class Sender:
         outcome: dict[str, Any] = {"attempts": attempts}
         go_on = True
         try:
-            await self.call(payload, chat_id)
+            await self.call(payload, chat_id, per_chat=False)
             outcome |= {"status": "sent", "sent_at": repo.now(), "error": None, "payload": {"method": "sendMessage"}}
+        except RetryAfter as error:
+            wait = retry_seconds(error)
+            outcome |= {"status": "pending", "not_before": repo.now() + timedelta(seconds=wait), "error": "flood"}
+            logger.warning("Telegram asked to wait %.1fs", wait)
+            self.flush_later(person_id, wait)
+            go_on = False
         except Forbidden:
             outcome |= {"status": "failed", "error": "blocked"}
             go_on = False
         except BadRequest as error:
             logger.warning("message refused by Telegram (%s); sending it as plain text", type(error).__name__)
             try:
-                await self.call({"text": _plain(payload["text"])}, chat_id)
-                outcome |= {"status": "sent", "sent_at": repo.now(), "error": "sent as plain text",
-                            "payload": {"method": "sendMessage"}}  # fmt: skip
+                await self.call({"text": _plain(payload["text"])}, chat_id, per_chat=False)
+                outcome |= {
+                    "status": "sent",
+                    "sent_at": repo.now(),
+                    "error": "sent as plain text",
+                    "payload": {"method": "sendMessage"},
+                }
             except TelegramError:
                 outcome |= {"status": "failed", "error": "bad request"}
         except TelegramError as error:
             delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-            outcome |= {"status": "pending", "not_before": repo.now() + timedelta(seconds=delay),
-                        "error": type(error).__name__}  # fmt: skip
+            outcome |= {
+                "status": "pending",
+                "not_before": repo.now() + timedelta(seconds=delay),
+                "error": type(error).__name__,
+            }
             logger.warning("send failed (%s); retry in %ss", type(error).__name__, delay)
+            self.flush_later(person_id, delay)
             go_on = False
         async with self.sessions.begin() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**outcome))

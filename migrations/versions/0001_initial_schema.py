@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:14:54.623156
+Create Date: 2026-11-26 04:44:37.998511
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ def upgrade() -> None:
         sa.Column("consent_version", sa.Integer(), nullable=True),
         sa.Column("consent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column("send_tokens", sa.Float(), nullable=True),
+        sa.Column("send_refilled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),

@@ -11,8 +11,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEBEC_FR = ["2", "15 mars 1995", "3", "oui", "1", "oui", "2010-01-01", "excellent", "excellent", "non", "oui", "droit"]
-QUEBEC_EN = ["2", "March 15, 1995", "finishing a master's degree", "yes", "Canadian citizen", "y", "1 January 2010",
-             "1", "1", "no", "no", "law"]  # fmt: skip
+QUEBEC_EN = [
+    "2",
+    "March 15, 1995",
+    "finishing a master's degree",
+    "yes",
+    "Canadian citizen",
+    "y",
+    "1 January 2010",
+    "1",
+    "1",
+    "no",
+    "no",
+    "law",
+]
 IOM_FR = ["1", "1998-05-20", "1", "1,5", "oui"]
 IOM_EN = ["1", "20 May 1998", "final year of a bachelor's degree", "18 months", "yes"]
 
@@ -36,8 +48,9 @@ def chat(
     lang: str, lines: list[str], *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "bot", *(args or ("chat", "--lang", lang, "--today", "2021-09-15"))]
-    return subprocess.run(command, input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=60)  # fmt: skip
+    return subprocess.run(
+        command, input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
 
 
 @pytest.mark.parametrize(("lang", "offer", "verdict"), sorted(SCRIPTS))

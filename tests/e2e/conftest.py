@@ -30,6 +30,13 @@ def make_config(database_url: str, emulator: TelegramEmulator, **telegram: Any) 
         "read_timeout": 5,
         "connect_timeout": 2,
         "retry_interval": 0.3,
+        # Telegram's limits on the emulator's clock (time_scale=10), kept just under them
+        "flood": {
+            "overall_per_second": 250,
+            "per_chat_per_second": 9,
+            "per_chat_burst": 3,
+            "per_group_per_minute": 180,
+        },
         **telegram,
     }
     return Config.model_validate(
@@ -70,6 +77,8 @@ class RunningBot:
 async def emulator() -> AsyncIterator[TelegramEmulator]:
     async with TelegramEmulator(TOKEN, time_scale=10) as running:
         yield running
+        # Telegram never had to tell the bot to slow down (flood control kept on our side)
+        assert running.rate_limit_violations == []
 
 
 @pytest.fixture
@@ -86,9 +95,19 @@ def years_ago(years: int, today: date | None = None) -> date:
 
 
 async def texts(user: SimulatedUser, idle: float = 0.6) -> str:
-    """Everything the bot sent until it went quiet, as the person reads it."""
-    replies = await user.replies_until_idle(idle=idle, timeout=20)
+    """Everything the bot sent (at least one message) until it went quiet, as the person reads it."""
+    replies = [await user.next_reply(timeout=20)]
+    replies += await user.replies_until_idle(idle=idle, timeout=20)
     return "\n".join(r.text for r in replies).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def sent_texts(emulator: TelegramEmulator, chat_id: int) -> list[str]:
+    """Every message the bot sent to a chat (after edits), typographic spaces as spaces."""
+    return [
+        m.get("text", "").replace("\u00a0", " ").replace("\u202f", " ")
+        for m in emulator.chat_messages(chat_id)
+        if m.get("from", {}).get("is_bot")
+    ]
 
 
 async def say_and_read(user: SimulatedUser, text: str) -> str:

@@ -79,8 +79,9 @@ async def test_an_update_is_stored_once(sessions: async_sessionmaker[AsyncSessio
 async def _fill(session: AsyncSession, person_id: int) -> None:
     await repo.lock_person(session, person_id, person_id)
     await repo.save_state(session, person_id, STATE, [("iom-internship-rabat", "eligible", [], [])])
-    session.add(Subscription(person_id=person_id, program_id="iom-internship-rabat", topic="deadline",
-                             created_at=repo.now()))  # fmt: skip
+    session.add(
+        Subscription(person_id=person_id, program_id="iom-internship-rabat", topic="deadline", created_at=repo.now())
+    )
     await repo.record_unanswered(session, person_id, "Où est le stage?", "fr")
     await repo.enqueue(session, person_id, person_id, [{"method": "sendMessage", "text": "x"}])
     await repo.store_update(session, person_id * 10, person_id, {"message": {"text": "1995-03-15"}})
@@ -90,8 +91,9 @@ async def test_forget_leaves_no_row_about_the_person_in_any_table(sessions: asyn
     async with sessions.begin() as session:
         await _fill(session, 42)
         await _fill(session, 43)
-        session.add(FaqEntry(topic="stipend", lang="fr", program_id=None, answer="x", updated_by=None,
-                             updated_at=repo.now()))  # fmt: skip
+        session.add(
+            FaqEntry(topic="stipend", lang="fr", program_id=None, answer="x", updated_by=None, updated_at=repo.now())
+        )
     async with sessions.begin() as session:
         await repo.erase_person(session, 42)
     async with sessions() as session:
@@ -159,11 +161,27 @@ async def test_outbox_leases_one_message_per_person_at_a_time(sessions: async_se
         await repo.lock_person(session, 42, 42)
         await repo.enqueue(session, 42, 42, [{"text": "a"}, {"text": "b"}])
     async with sessions.begin() as session:
-        first = await repo.claim_next(session, 42)
+        first, _ = await repo.claim_next(session, 42)
         assert first is not None and first.payload == {"text": "a"}
     async with sessions.begin() as session:
-        assert await repo.claim_next(session, 42) is None  # "a" is out: "b" waits
+        busy, wait = await repo.claim_next(session, 42)
+        assert busy is None and 0 < wait <= repo.LEASE.total_seconds()  # "a" is out: "b" waits
         await session.execute(text("UPDATE outbox SET status = 'sent' WHERE id = :id"), {"id": first.id})
     async with sessions.begin() as session:
-        second = await repo.claim_next(session, 42)
+        second, _ = await repo.claim_next(session, 42)
         assert second is not None and second.payload == {"text": "b"}
+
+
+async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: async_sessionmaker[AsyncSession]) -> None:
+    pace = repo.ChatPace(per_second=1.0, burst=2)
+    async with sessions.begin() as session:
+        await repo.lock_person(session, 42, 42)
+        await repo.enqueue(session, 42, 42, [{"text": str(i)} for i in range(3)])
+    for expected in ("0", "1"):
+        async with sessions.begin() as session:
+            row, _ = await repo.claim_next(session, 42, pace)
+            assert row is not None and row.payload == {"text": expected}
+            row.status = "sent"
+    async with sessions.begin() as session:  # a burst of two, then one a second
+        row, wait = await repo.claim_next(session, 42, pace)
+        assert row is None and 0.5 < wait <= 1.0
