@@ -192,7 +192,8 @@ async def claim_next(
 
     At most one message per person is out at a time, so replies arrive in order even when several
     processes send; a lease that expires (a sender died) makes the message due again. The chat's
-    flood bucket lives on the person's row, so every process paces the chat together.
+    flood bucket lives on the person's row, so every process paces the chat together; a token is
+    taken when the send completes (`charge_send`).
     """
     moment = now()
     if _is_postgres(session):  # one claim per person at a time, across processes
@@ -217,18 +218,26 @@ async def claim_next(
         return None, (first.not_before - moment).total_seconds()
     if pace is not None:
         person = await session.get(Person, person_id)
-        if person is not None:
-            elapsed = (moment - (person.send_refilled_at or moment)).total_seconds()
-            tokens = min(
-                float(pace.burst),
-                (person.send_tokens if person.send_tokens is not None else pace.burst) + elapsed * pace.per_second,
-            )
-            if tokens < 1:
-                person.send_tokens, person.send_refilled_at = tokens, moment
-                return None, (1 - tokens) / pace.per_second
-            person.send_tokens, person.send_refilled_at = tokens - 1, moment
+        tokens = _tokens(person, pace, moment) if person is not None else float(pace.burst)
+        if tokens < 1:
+            return None, (1 - tokens) / pace.per_second
     first.status, first.not_before = "sending", moment + LEASE
     return first, 0.0
+
+
+def _tokens(person: Person, pace: ChatPace, moment: datetime) -> float:
+    if person.send_tokens is None or person.send_refilled_at is None:
+        return float(pace.burst)
+    elapsed = max(0.0, (moment - person.send_refilled_at).total_seconds())
+    return min(float(pace.burst), person.send_tokens + elapsed * pace.per_second)
+
+
+async def charge_send(session: AsyncSession, person_id: int, pace: ChatPace) -> None:
+    """Take a token from the chat's bucket when a send completed (never earlier than it reached Telegram)."""
+    person = await session.get(Person, person_id)
+    if person is not None:
+        moment = now()
+        person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - 1), moment
 
 
 async def people_with_due_messages(session: AsyncSession) -> list[int]:

@@ -173,6 +173,8 @@ class Sender:
             go_on = False
         async with self.sessions.begin() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**outcome))
+            if outcome.get("status") == "sent" or outcome.get("error") == "flood":
+                await repo.charge_send(session, person_id, self.pace)
             if outcome.get("error") == "blocked":
                 await repo.set_blocked(session, person_id, True)
                 await session.execute(

@@ -16,7 +16,7 @@ import yaml
 from ..telegram_emulator import TelegramEmulator
 from .conftest import ROOT, TOKEN
 
-FLOOD = {"overall_per_second": 250, "per_chat_per_second": 9, "per_chat_burst": 3, "per_group_per_minute": 180}
+FLOOD = {"overall_per_second": 250, "per_chat_per_second": 7, "per_chat_burst": 3, "per_group_per_minute": 180}
 
 
 class BotProcess:

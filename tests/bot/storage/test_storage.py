@@ -182,6 +182,7 @@ async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: as
             row, _ = await repo.claim_next(session, 42, pace)
             assert row is not None and row.payload == {"text": expected}
             row.status = "sent"
+            await repo.charge_send(session, 42, pace)
     async with sessions.begin() as session:  # a burst of two, then one a second
         row, wait = await repo.claim_next(session, 42, pace)
         assert row is None and 0.5 < wait <= 1.0
