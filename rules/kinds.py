@@ -334,7 +334,9 @@ class ExperienceCeiling(Criterion):
             return Verdict(Outcome.UNKNOWN, Message(N_("explain.experience.unknown"), params))
         params["years"] = Quantity(years, "duration-year")
         within = years <= p.max_years if p.include_max else years < p.max_years
-        if p.include_max:
+        if years == 0:
+            key = N_("explain.experience.none")
+        elif p.include_max:
             key = N_("explain.experience.at_most.met") if within else N_("explain.experience.at_most.not_met")
         else:
             key = N_("explain.experience.less_than.met") if within else N_("explain.experience.less_than.not_met")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from datetime import date, datetime
 
@@ -171,7 +172,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
 
 def run_telegram(config: Config) -> int:
     token = config.bot_token.get_secret_value() if config.bot_token else None
-    configure_logging(token)
+    level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
+    configure_logging(token, level if isinstance(level, int) else logging.INFO)
     if config.telegram.mode == "webhook" and not config.telegram.webhook.public_url:
         logger.warning("webhook mode without telegram.webhook.public_url: setWebhook is left to you")
     asyncio.run(serve(config))

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
+from .sender import retry_seconds
 from .service import TelegramService, _where
 
 logger = logging.getLogger(__name__)
@@ -42,36 +45,52 @@ class Poller:
         failures = 0
         while self.running:
             try:
-                updates = await self.bot.get_updates(
-                    offset=self.offset,
-                    timeout=self.timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=self.timeout + 10,
-                )
+                with warnings.catch_warnings():
+                    # Raw getUpdates on purpose: Bot.get_updates fails the whole batch on one bad update.
+                    warnings.simplefilter("ignore", PTBUserWarning)
+                    raw = await self.bot.do_api_request(
+                        "getUpdates",
+                        api_kwargs={"offset": self.offset, "timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES},
+                        read_timeout=self.timeout + 10,
+                    )
                 failures = 0
             except RetryAfter as error:
-                await asyncio.sleep(
-                    float(
-                        error.retry_after
-                        if not hasattr(error.retry_after, "total_seconds")
-                        else error.retry_after.total_seconds()
-                    )
-                )
+                await asyncio.sleep(retry_seconds(error))
                 continue
             except (InvalidToken, Conflict) as error:
                 logger.error("polling stopped: %s", type(error).__name__)
                 raise
             except (NetworkError, TelegramError) as error:
                 failures += 1
-                delay = min(2**failures, 30)
+                delay = min(0.5 * 2 ** (failures - 1), 5.0)  # 0.5, 1, 2, 4, then every 5 s
                 logger.warning("getUpdates failed (%s); retrying in %ss", type(error).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
-            for update in updates:
-                await self.service.store(update)  # durable before the next offset confirms it
-                self.offset = update.update_id + 1
-            for update in updates:
+            updates = self._parse(raw)
+            stored = []
+            try:
+                for update in updates:
+                    await self.service.store(update)  # durable before the next offset confirms it
+                    self.offset = update.update_id + 1
+                    stored.append(update)
+            except Exception as error:  # the database is unreachable: fetch them again later
+                logger.error("could not store updates: %s", _where(error))
+                await asyncio.sleep(1.0)
+            for update in stored:
                 await self.dispatch(update)
+
+    def _parse(self, raw: object) -> list[Update]:
+        """Updates parsed one by one: one that cannot be read is skipped, not retried forever."""
+        updates: list[Update] = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                updates.append(Update.de_json(item, self.bot))
+            except Exception as error:
+                update_id = item.get("update_id") if isinstance(item, dict) else None
+                logger.error("update %s could not be read and is skipped: %s", update_id, type(error).__name__)
+                if isinstance(update_id, int):
+                    self.offset = max(self.offset or 0, update_id + 1)
+        return updates
 
     def stop(self) -> None:
         self.running = False

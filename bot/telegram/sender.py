@@ -31,7 +31,7 @@ from .throttle import Throttle
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0
-BACKOFF = (1, 3, 10, 30, 120, 300)
+BACKOFF = (0.5, 1, 2, 4, 8, 15, 30, 60)  # seconds before the next try of a queued reply
 
 
 def _plain(text: str) -> str:

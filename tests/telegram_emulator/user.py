@@ -221,8 +221,9 @@ class SimulatedUser:
         record.blocked = blocked
         statuses = ("member", "kicked") if blocked else ("kicked", "member")
         members: list[dict[str, Any]] = [{"user": dict(state.bot_user), "status": s} for s in statuses]
-        if blocked:
-            members[1]["until_date"] = 0
+        for member in members:
+            if member["status"] == "kicked":  # Telegram always sends until_date for a ban (0: forever)
+                member["until_date"] = 0
         payload = {
             "chat": dict(record.chat),
             "from": self.as_dict(),
