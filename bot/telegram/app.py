@@ -122,6 +122,22 @@ async def _initialize(application: Application) -> None:  # type: ignore[type-ar
             delay = min(delay * 2, 30)
 
 
+async def _set_webhook(application: Application, url: str, secret: str | None, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """`setWebhook`, retried while Telegram is unreachable (the server already listens)."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+            )
+            return
+        except TelegramError as error:
+            logger.warning("setWebhook failed (%s); retrying in %.0fs", type(error).__name__, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 30)
+
+
 async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
     """Run until `stop` is set (or SIGTERM/SIGINT when `signals`)."""
     stop = stop or asyncio.Event()
@@ -157,9 +173,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
             await runner.setup()
             await web.TCPSite(runner, hook.listen, hook.port).start()
             if hook.public_url:
-                await application.bot.set_webhook(
-                    hook.public_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
-                )
+                await _set_webhook(application, hook.public_url, secret, stop)
             logger.info("bot ready: webhook on %s:%s/%s", hook.listen, hook.port, hook.url_path)
             await stop.wait()
     finally:
