@@ -10,7 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rules import N_, FactError, RulesError, evaluate, load_programs, parse_facts, select_programs
+from dialogs.questions import implausible
+from rules import N_, FactError, Message, RulesError, evaluate, load_programs, parse_facts, select_programs
 
 from .config import Config, load_config
 from .errors import BotError, InputError
@@ -48,8 +49,16 @@ def _read_answers(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"answers: cannot read {path}: {error.strerror or error}") from None
+
+    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise InputError(f"answers.{key}: given twice; expected each fact once")
+        return dict(pairs)
+
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, object_pairs_hook=refuse_duplicates)
     except json.JSONDecodeError as error:
         raise InputError(f"answers: not valid JSON (line {error.lineno}): {error.msg}") from None
     if not isinstance(raw, dict):
@@ -65,6 +74,8 @@ def cmd_eligibility(args: argparse.Namespace, config: Config) -> int:
         raise InputError(f"answers.{error.field}: {error.expected}") from None
     programs = select_programs(load_programs(config.offers_path()), [args.program] if args.program else None)
     today = args.today or today_in(config)
+    for fact, problem in implausible(facts, today).items():  # what the chat would refuse too
+        raise InputError(f"answers.{fact}: {render(Message(problem.reason, problem.params), args.lang)}")
     output = {
         "today": today.isoformat(),
         "programs": [result_json(evaluate(facts, p, today), args.lang) for p in programs],

@@ -48,7 +48,7 @@ class ConsoleChat:
         self.out.write(rendered.text + "\n")
         for number, button in enumerate(rendered.buttons, 1):
             self.out.write(f"  {number}. {button.label}\n")
-        if rendered.buttons:
+        if rendered.step:  # a question: its options (possibly none) replace the previous ones
             self.buttons = rendered.buttons
         self.out.flush()
 

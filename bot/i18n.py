@@ -33,6 +33,7 @@ LOCALES: Final[dict[str, Locale]] = {"fr": Locale.parse("fr_CA"), "en": Locale.p
 LOCALES_DIR = Path(os.environ.get("STAGEBOT_LOCALES", Path(__file__).resolve().parents[1] / "locales"))
 
 YES_NO = {True: N_("choice.yes"), False: N_("choice.no")}
+ONE = {"duration-year": N_("quantity.one_year")}
 # An unambiguous symbol per currency ("13 000,00 $ CA"), where the locale's own is ambiguous.
 CURRENCY_SYMBOLS = {"CAD": N_("currency.CAD.symbol")}
 
@@ -111,6 +112,8 @@ def format_value(value: Any, lang: str) -> str:
     if isinstance(value, Money):
         return format_money(value.amount, value.currency, lang)
     if isinstance(value, Quantity):
+        if value.value == 1 and value.unit in ONE:  # "au moins un an", not "au moins 1 an"
+            return gettext(ONE[value.unit], lang)
         number: float | int = int(value.value) if float(value.value).is_integer() else value.value
         return format_unit(number, value.unit, length="long", locale=LOCALES[lang])
     if isinstance(value, int | float | Decimal):

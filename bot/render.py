@@ -69,8 +69,7 @@ def _offer_line(result: ProgramResult, lang: str) -> str:
         return render(Message(N_("offer.no_deadline")), lang)
     if result.offer_open:
         return render(Message(N_("offer.open_until"), {"deadline": deadline}), lang)
-    closed = deadline.fromordinal(deadline.toordinal() + 1)
-    return render(Message(N_("offer.closed_since"), {"closed_since": closed, "deadline": deadline}), lang)
+    return render(Message(N_("offer.closed"), {"deadline": deadline}), lang)
 
 
 def _lines(criteria: tuple[CriterionResult, ...], icons: dict[Outcome, str], lang: str) -> list[str]:

@@ -14,9 +14,11 @@ from typing import Any, Literal
 from rules import N_, Message, Program, evaluate, next_question
 
 from . import prompts
+from .choices import parse_choice, parse_yes_no
 from .interrupts import InterruptHook, Interruption, classify
+from .numbers import parse_years
 from .outputs import Output, QuotesCard, Say, Unanswered, VerdictCard
-from .parsing import Ambiguous, Invalid, Parsed, ParseResult, parse_choice, parse_date, parse_years, parse_yes_no
+from .parsing import Ambiguous, Invalid, Parsed, ParseResult, parse_date
 from .questions import QUESTIONS, InputKind, dependents
 from .state import DialogState, load_state
 
@@ -234,8 +236,14 @@ class Engine:
             shown = [f for f in QUESTIONS if f in state.answers or f in state.skipped]
             return parse_choice(text, prompts.fact_options(shown, self.translate))
         fact = state.pending or ""
-        if state.phase == "confirm_date" and text.strip() in ("1", "2") and len(state.candidates) == 2:
-            return Parsed(date.fromisoformat(state.candidates[int(text.strip()) - 1]))
+        if state.phase == "confirm_date" and len(state.candidates) == 2:
+            candidates = [date.fromisoformat(d) for d in state.candidates]
+            if text.strip() in ("1", "2"):
+                return Parsed(candidates[int(text.strip()) - 1])
+            # "le 4 mars", "April 3": one of the two readings, said in words without the year
+            said = parse_date(f"{text} {candidates[0].year}", today)
+            if isinstance(said, Parsed) and said.value in candidates:
+                return said
         question = QUESTIONS.get(fact)
         if question is None:
             return Invalid(N_("parse.choice.none"))
@@ -308,7 +316,7 @@ class Engine:
             Say(
                 Message(
                     N_("programs.closed_note"),
-                    {"title": p.short_title.localized(), "closed_since": prompts.closed_since(p)},
+                    {"title": p.short_title.localized(), "deadline": p.deadline_date},
                 )
             )
             for p in self._selected(state)
@@ -359,8 +367,10 @@ class Engine:
         return [Say(Message(N_("restarted"))), prompts.programs_prompt(self.programs, event.today)]
 
     def _language(self, state: DialogState, event: Event) -> list[Output]:
-        wanted = event.arg.strip().lower()[:2]
-        state.lang = wanted if wanted in ("fr", "en") else ("en" if state.lang == "fr" else "fr")
+        wanted = event.arg.strip().lower()
+        if wanted and wanted[:2] not in ("fr", "en"):
+            return [Say(Message(N_("language.unsupported"))), *self._reask(state, event.today)]
+        state.lang = wanted[:2] if wanted else ("en" if state.lang == "fr" else "fr")
         if state.phase == "done":  # the verdict itself, in the new language
             return [Say(Message(N_("language.changed"))), *self._advance(state, event.today)]
         return [Say(Message(N_("language.changed"))), *self._reask(state, event.today)]

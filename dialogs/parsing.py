@@ -1,7 +1,8 @@
-"""Bilingual parsing of what a person types: dates, yes/no, numbers, closed choices.
+"""Bilingual parsing of what a person types: the result types, normalisation, and dates.
 
 Accents and case never matter. Each parser returns `Parsed`, `Ambiguous` (a date to confirm in
-words) or `Invalid` with the catalog key of the reason, so the person learns what to fix.
+words) or `Invalid` with the catalog key of the reason, so the person learns what to fix. Yes/no
+and closed choices are in `choices`, numbers of years in `numbers`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -91,11 +92,14 @@ MONTHS = {
 }
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DAY = r"(?P<day>\d{1,2})(?:er|re|st|nd|rd|th)?"
-_YEAR = r"(?P<year>\d{4}|\d{2})"
-_FILLER = re.compile(r"^(?:le|the|on|depuis|since|en|in)\s+")
+_YEAR = r"'?(?P<year>\d{4}|\d{2})"
+# Words people put around a date: "né le 15 mars 1998", "born on March 15, 1998", "depuis le 1er mai".
+_FILLER = re.compile(
+    r"^(?:(?:je suis |i was )?(?:nee?|born)(?: on| le| the)?|depuis(?: le)?|since(?: the)?|on(?: the)?|the|le|en|in)\s+"
+)
 _ISO = re.compile(r"^(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})$")
 _NUMERIC = re.compile(r"^(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.]" + _YEAR + "$")
-_DAY_MONTH = re.compile(rf"^{_DAY}\s*(?:de\s+)?(?P<month>{_MONTH})\.?,?\s*{_YEAR}$")
+_DAY_MONTH = re.compile(rf"^{_DAY}\s*(?:de\s+|of\s+)?(?P<month>{_MONTH})\.?,?\s*{_YEAR}$")
 _MONTH_DAY = re.compile(rf"^(?P<month>{_MONTH})\.?\s+{_DAY},?\s+{_YEAR}$")
 _MONTH_YEAR = re.compile(rf"^(?P<month>{_MONTH})\.?\s+(?P<year>\d{{4}})$")
 
@@ -120,7 +124,9 @@ def _make(year: int, month: int, day: int) -> Parsed | Invalid:
 
 def parse_date(text: str, today: date) -> ParseResult:
     """Dates as `1998-03-15`, `15/03/1998`, `15 mars 1998`, `March 15, 1998` or `15 march 98`."""
-    clean = _FILLER.sub("", normalize(text).strip(" ."))
+    clean = normalize(text).strip(" .")
+    while (shorter := _FILLER.sub("", clean)) != clean:
+        clean = shorter
     clean = re.sub(r"\s*,\s*", ", ", clean).replace(" , ", ", ")
     if match := _ISO.match(clean):
         return _make(int(match["year"]), int(match["month"]), int(match["day"]))
@@ -143,109 +149,3 @@ def parse_date(text: str, today: date) -> ParseResult:
     if _MONTH_YEAR.match(clean) or re.fullmatch(r"\d{4}", clean):
         return Invalid(N_("parse.date.needs_day"))
     return Invalid(N_("parse.date.format"))
-
-
-_YES = {
-    "oui",
-    "o",
-    "yes",
-    "y",
-    "ouais",
-    "ouaip",
-    "yep",
-    "yeah",
-    "oui oui",
-    "bien sur",
-    "of course",
-    "sure",
-    "vrai",
-    "true",
-}
-_NO = {"non", "n", "no", "nope", "nan", "pas du tout", "not at all", "aucun", "aucune", "none", "faux", "false"}
-
-
-def parse_yes_no(text: str) -> Parsed | Invalid:
-    """oui/non/yes/no/o/n/y and a few everyday spellings."""
-    clean = normalize(text).strip(" .!")
-    if clean in _YES:
-        return Parsed(True)
-    if clean in _NO:
-        return Parsed(False)
-    return Invalid(N_("parse.yes_no"))
-
-
-_NUMBER = r"\d+(?:[.,]\d+)?"
-_ZERO = {
-    "0",
-    "zero",
-    "aucune",
-    "aucun",
-    "none",
-    "rien",
-    "nothing",
-    "pas d'experience",
-    "no experience",
-    "jamais",
-    "never",
-}
-_YEARS = r"(?:ans?|annees?|years?|yrs?|y)"
-_MONTHS_UNIT = r"(?:mois|months?|mo)"
-
-
-def _number(token: str) -> float:
-    return float(token.replace(",", "."))
-
-
-def parse_years(text: str, maximum: float) -> Parsed | Invalid:
-    """A number of years: `2`, `1,5`, `1.5 ans`, `18 mois`, `1 an et 6 mois`, `none`."""
-    clean = normalize(text).strip(" .")
-    clean = re.sub(r"(\d) (\d{3})\b", r"\1\2", clean)
-    if clean in _ZERO:
-        return Parsed(0.0)
-    if clean.startswith("-"):
-        return Invalid(N_("parse.number.negative"))
-    if match := re.fullmatch(rf"(?P<n>{_NUMBER})\s*{_YEARS}?", clean):
-        value = _number(match["n"])
-    elif match := re.fullmatch(rf"(?P<n>{_NUMBER})\s*{_MONTHS_UNIT}", clean):
-        value = _number(match["n"]) / 12
-    elif match := re.fullmatch(rf"(?P<y>\d+)\s*{_YEARS}\s*(?:et|and|,)?\s*(?P<m>\d+)\s*{_MONTHS_UNIT}", clean):
-        value = int(match["y"]) + int(match["m"]) / 12
-    else:
-        return Invalid(N_("parse.number.format"))
-    if value > maximum:
-        return Invalid(N_("parse.number.too_large"), {"maximum": maximum})
-    return Parsed(round(value, 2))
-
-
-@dataclass(frozen=True)
-class Option:
-    """A closed choice: its stable id and every label it may be typed as (both languages)."""
-
-    id: str
-    labels: Sequence[str]
-
-
-def parse_choice(text: str, options: Sequence[Option]) -> Parsed | Invalid:
-    """The option whose id, number (1-based) or label the text names; one match, else Invalid."""
-    clean = normalize(text).strip(" .!")
-    if not clean:
-        return Invalid(N_("parse.choice.none"))
-    if clean.isdigit() and 1 <= int(clean) <= len(options):
-        return Parsed(options[int(clean) - 1].id)
-    exact = [o for o in options if clean == normalize(o.id) or clean in (normalize(label) for label in o.labels)]
-    if len(exact) == 1:
-        return Parsed(exact[0].id)
-    words = set(re.findall(r"\w+", clean))
-    partial = []
-    for option in options:
-        for label in option.labels:
-            label_norm = normalize(label)
-            label_words = set(re.findall(r"\w+", label_norm))
-            if len(clean) >= 3 and (label_norm.startswith(clean) or (words and words <= label_words)):
-                partial.append(option)
-                break
-    if len(partial) == 1:
-        return Parsed(partial[0].id)
-    if len(partial) > 1:
-        return Invalid(N_("parse.choice.ambiguous"))
-    return Invalid(N_("parse.choice.none"))

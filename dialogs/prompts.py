@@ -17,10 +17,11 @@ from rules import (
     questions_to_ask,
 )
 
+from .choices import Option
 from .outputs import Ask, Button
-from .parsing import Option
 from .questions import QUESTIONS, InputKind
 from .state import DialogState
+from .synonyms import SYNONYMS
 
 Translate = Callable[[str, str], str]
 ALL_OPEN = "?all"
@@ -58,10 +59,14 @@ def choice_options(fact: str, translate: Translate) -> list[Option]:
             Option("yes", [translate(N_("choice.yes"), lang) for lang in ("fr", "en")]),
             Option("no", [translate(N_("choice.no"), lang) for lang in ("fr", "en")]),
         ]
-    return [
-        Option(value, [translate(CHOICE_LABELS[(fact, value)], lang) for lang in ("fr", "en")])
-        for value in question.choices
-    ]
+    options = []
+    for value in question.choices:
+        labels = [translate(CHOICE_LABELS[(fact, value)], lang) for lang in ("fr", "en")]
+        synonyms = SYNONYMS.get((fact, value))
+        if synonyms is not None:
+            labels += [word for lang in ("fr", "en") for word in translate(synonyms, lang).split("|") if word.strip()]
+        options.append(Option(value, labels))
+    return options
 
 
 def question_prompt(
@@ -87,12 +92,6 @@ def question_prompt(
     )
 
 
-def closed_since(program: Program) -> date | None:
-    """The first day applications were no longer taken."""
-    deadline = program.deadline_date
-    return date.fromordinal(deadline.toordinal() + 1) if deadline else None
-
-
 def programs_prompt(programs: Mapping[str, Program], today: date) -> Ask:
     buttons = []
     for program in programs.values():
@@ -101,7 +100,7 @@ def programs_prompt(programs: Mapping[str, Program], today: date) -> Ask:
         else:
             label = Message(
                 N_("programs.option.closed"),
-                {"title": program.short_title.localized(), "closed_since": closed_since(program)},
+                {"title": program.short_title.localized(), "deadline": program.deadline_date},
             )
         buttons.append(Button(f"programs:{program.id}", label))
     if any(p.offer_open(today) for p in programs.values()):

@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from rules import FACTS, N_, FactType, FactValue, age_on
+from rules import FACTS, N_, FactType, FactValue, Quantity, age_on
 
 from .parsing import Invalid
 
@@ -53,7 +53,7 @@ def check_birth_date(value: date, facts: Mapping[str, FactValue], today: date) -
         return refused
     age = age_on(value, today)
     if not 14 <= age <= 100:
-        return Invalid(N_("check.birth_date.implausible"), {"date": value, "age": age})
+        return Invalid(N_("check.birth_date.implausible"), {"date": value, "age": Quantity(age, "duration-year")})
     return None
 
 
@@ -158,4 +158,14 @@ def dependents(fact: str) -> set[str]:
             if current in question.depends_on and question.fact not in found:
                 found.add(question.fact)
                 frontier.append(question.fact)
+    return found
+
+
+def implausible(facts: Mapping[str, FactValue], today: date) -> dict[str, Invalid]:
+    """Answers the chat would refuse (a future date, an impossible age...): the same checks for every channel."""
+    found: dict[str, Invalid] = {}
+    for fact, value in facts.items():
+        question = QUESTIONS.get(fact)
+        if question is not None and question.check is not None and (problem := question.check(value, facts, today)):
+            found[fact] = problem
     return found

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .criterion import Choice, Criterion, KindParams, Outcome, Verdict, choice_list
+from .criterion import Choice, KindParams, Outcome, SingleFactCriterion, Verdict, choice_list
 from .facts import FACT_LABELS, Facts
 from .messages import N_, Message
 from .model import Program
@@ -19,15 +19,10 @@ class FieldAssetParams(KindParams):
     fields: list[str] = Field(min_length=1)
 
 
-class FieldOfStudyAsset(Criterion):
+class FieldOfStudyAsset(SingleFactCriterion):
     Params = FieldAssetParams
+    FACT = "field_of_study"
     advisory = True
-
-    def facts(self) -> tuple[str, ...]:
-        return ("field_of_study",)
-
-    def needed(self, facts: Facts) -> list[str]:
-        return [] if "field_of_study" in facts else ["field_of_study"]
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
@@ -37,6 +32,8 @@ class FieldOfStudyAsset(Criterion):
         if not isinstance(value, str):
             return Verdict(Outcome.UNKNOWN, Message(N_("explain.field_of_study.unknown"), params))
         params["field"] = Choice("field_of_study", value)
+        if value == "other":
+            return Verdict(Outcome.NOT_MET, Message(N_("explain.field_of_study.other"), params))
         if value in p.fields:
             return Verdict(Outcome.MET, Message(N_("explain.field_of_study.met"), params))
         return Verdict(Outcome.NOT_MET, Message(N_("explain.field_of_study.not_met"), params))
@@ -46,19 +43,11 @@ class YesNoAssetParams(KindParams):
     fact: str
 
 
-class YesNoAsset(Criterion):
+class YesNoAsset(SingleFactCriterion):
     """An asset held when a yes/no fact is yes (e.g. knowing Spanish)."""
 
     Params = YesNoAssetParams
     advisory = True
-
-    def facts(self) -> tuple[str, ...]:
-        assert isinstance(self.params, YesNoAssetParams)
-        return (self.params.fact,)
-
-    def needed(self, facts: Facts) -> list[str]:
-        assert isinstance(self.params, YesNoAssetParams)
-        return [] if self.params.fact in facts else [self.params.fact]
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params

@@ -62,14 +62,24 @@ def check_reference(program: Program, at: ReferenceName) -> None:
         raise OfferFileError(f"{program.id}: a criterion counts at {at}, which the offer does not state")
 
 
-def reference_date(program: Program, today: date, at: ReferenceName) -> date:
-    """The date a criterion is counted at, in the offer's own words."""
+def reference(program: Program, today: date, at: ReferenceName) -> tuple[date, Message]:
+    """The date a criterion is counted at, in the offer's own words, and its name.
+
+    "Today" is the day of the check while the offer is open; once its deadline has passed, it is
+    the deadline (the last day this edition took applications), so that every criterion of a
+    closed offer is judged on that edition's own dates.
+    """
     if at == "today":
-        return today
+        deadline = program.deadline_date
+        if deadline is not None and today > deadline:
+            at, today = "deadline", deadline
+        label = REFERENCE_LABELS[at]
+        return today, Message(label)
     value = program.start_date if at == "start_date" else program.deadline_date
     if value is None:
         raise OfferFileError(f"{program.id}: a criterion counts at {at}, which the offer lacks")
-    return value
+    label = REFERENCE_LABELS[at]
+    return value, Message(label)
 
 
 def tense(on: date, today: date) -> str:
@@ -105,3 +115,19 @@ class Criterion(ABC):
     @abstractmethod
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         """Met, not met or unknown, with the explanation."""
+
+
+class SingleFactCriterion(Criterion):
+    """A criterion decided by one fact: `FACT`, or the `fact` parameter of the offer file."""
+
+    FACT: ClassVar[str] = ""
+
+    @property
+    def fact(self) -> str:
+        return str(getattr(self.params, "fact", self.FACT))
+
+    def facts(self) -> tuple[str, ...]:
+        return (self.fact,)
+
+    def needed(self, facts: Facts) -> list[str]:
+        return [] if self.fact in facts else [self.fact]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -106,6 +107,8 @@ def parse_fact(name: str, raw: Any) -> FactValue | None:
         try:
             return date.fromisoformat(raw.strip())
         except ValueError:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+                raise FactError(name, f"no such day: {raw!r}; expected a real date YYYY-MM-DD") from None
             raise FactError(name, spec.expected() + f", got {raw!r}") from None
     if spec.type is FactType.YES_NO:
         if isinstance(raw, bool):

@@ -12,16 +12,16 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from .criterion import (
-    REFERENCE_LABELS,
     Choice,
     Criterion,
     KindParams,
     Outcome,
     Quantity,
     ReferenceName,
+    SingleFactCriterion,
     Verdict,
     choice_list,
-    reference_date,
+    reference,
     tense,
 )
 from .dates import age_on, shift_months, shift_years
@@ -51,22 +51,17 @@ AGE_KEYS = {
 }
 
 
-class AgeRange(Criterion):
+class AgeRange(SingleFactCriterion):
     Params = AgeParams
-
-    def facts(self) -> tuple[str, ...]:
-        return ("birth_date",)
-
-    def needed(self, facts: Facts) -> list[str]:
-        return [] if "birth_date" in facts else ["birth_date"]
+    FACT = "birth_date"
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
         assert isinstance(p, AgeParams)
-        on = reference_date(program, today, p.at)
+        on, named = reference(program, today, p.at)
         common = {
             "date": on,
-            "reference": Message(REFERENCE_LABELS[p.at]),
+            "reference": named,
             "min": p.min_age,
             "max": p.max_age,
         }
@@ -130,8 +125,9 @@ class Education(Criterion):
         education = facts.get("education")
         if education is None:
             return ["education"]
-        if education != "graduated":
+        if education in p.accepted_in_progress or education == "none":
             return []
+        # Graduated, or enrolled in a programme the offer does not accept: a recent degree may still count.
         degree = facts.get("highest_degree")
         if degree is None:
             return ["highest_degree"]
@@ -142,31 +138,35 @@ class Education(Criterion):
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
         assert isinstance(p, EducationParams)
-        first, last = p.window.bounds(reference_date(program, today, p.window.before))
-        window = {"first": first, "last": last, "reference": Message(REFERENCE_LABELS[p.window.before])}
-        accepted = {
+        on, named = reference(program, today, p.window.before)
+        first, last = p.window.bounds(on)
+        params: dict[str, Any] = {
+            "first": first,
+            "last": last,
+            "reference": named,
             "accepted": choice_list("education", p.accepted_in_progress),
             "degrees": choice_list("highest_degree", p.graduated_degrees),
         }
         education = facts.get("education")
         if not isinstance(education, str):
-            return Verdict(Outcome.UNKNOWN, Message(N_("explain.education.unknown"), {**accepted, **window}))
-        if education != "graduated":
-            key = (
-                N_("explain.education.in_progress.met")
-                if education in p.accepted_in_progress
-                else N_("explain.education.in_progress.not_met")
-            )
-            outcome = Outcome.MET if education in p.accepted_in_progress else Outcome.NOT_MET
-            return Verdict(outcome, Message(key, {"status": Choice("education", education), **accepted, **window}))
+            return Verdict(Outcome.UNKNOWN, Message(N_("explain.education.unknown"), params))
+        params["status"] = Choice("education", education)
+        if education in p.accepted_in_progress:
+            return Verdict(Outcome.MET, Message(N_("explain.education.in_progress.met"), params))
+        if education == "none":
+            return Verdict(Outcome.NOT_MET, Message(N_("explain.education.in_progress.not_met"), params))
         degree = facts.get("highest_degree")
         if not isinstance(degree, str):
-            return Verdict(Outcome.UNKNOWN, Message(N_("explain.education.unknown_degree"), {**accepted, **window}))
+            return Verdict(Outcome.UNKNOWN, Message(N_("explain.education.unknown_degree"), params))
+        params["degree"] = Choice("highest_degree", degree)
         if degree not in p.graduated_degrees:
-            params = {"degree": Choice("highest_degree", degree), **accepted, **window}
-            return Verdict(Outcome.NOT_MET, Message(N_("explain.education.degree.not_met"), params))
+            key = (
+                N_("explain.education.degree.not_met")
+                if education == "graduated"
+                else N_("explain.education.in_progress.not_met")
+            )
+            return Verdict(Outcome.NOT_MET, Message(key, params))
         graduated_on = facts.get("graduation_date")
-        params = {"degree": Choice("highest_degree", degree), **accepted, **window}
         if not isinstance(graduated_on, date):
             return Verdict(Outcome.UNKNOWN, Message(N_("explain.education.unknown_date"), params))
         params["graduated_on"] = graduated_on
@@ -191,14 +191,9 @@ class CitizenshipParams(KindParams):
         return self
 
 
-class Citizenship(Criterion):
+class Citizenship(SingleFactCriterion):
     Params = CitizenshipParams
-
-    def facts(self) -> tuple[str, ...]:
-        return ("citizenship",)
-
-    def needed(self, facts: Facts) -> list[str]:
-        return [] if "citizenship" in facts else ["citizenship"]
+    FACT = "citizenship"
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
@@ -216,6 +211,7 @@ class Citizenship(Criterion):
 class YesNoParams(KindParams):
     fact: str
     required: bool
+    explain_as: Literal["iom_work"] | None = None  # the offer's own wording, when it differs from the fact's
 
     @model_validator(mode="after")
     def _yes_no_fact(self) -> YesNoParams:
@@ -226,6 +222,9 @@ class YesNoParams(KindParams):
 
 
 YES_NO_KEYS = {
+    ("iom_work", Outcome.MET): N_("explain.iom_work.met"),
+    ("iom_work", Outcome.NOT_MET): N_("explain.iom_work.not_met"),
+    ("iom_work", Outcome.UNKNOWN): N_("explain.iom_work.unknown"),
     ("quebec_domicile", Outcome.MET): N_("explain.quebec_domicile.met"),
     ("quebec_domicile", Outcome.NOT_MET): N_("explain.quebec_domicile.not_met"),
     ("quebec_domicile", Outcome.UNKNOWN): N_("explain.quebec_domicile.unknown"),
@@ -238,18 +237,10 @@ YES_NO_KEYS = {
 }
 
 
-class YesNoRequirement(Criterion):
+class YesNoRequirement(SingleFactCriterion):
     """A yes/no fact that must have the required answer (domicile, interest, prior participation)."""
 
     Params = YesNoParams
-
-    def facts(self) -> tuple[str, ...]:
-        assert isinstance(self.params, YesNoParams)
-        return (self.params.fact,)
-
-    def needed(self, facts: Facts) -> list[str]:
-        assert isinstance(self.params, YesNoParams)
-        return [] if self.params.fact in facts else [self.params.fact]
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
@@ -259,7 +250,7 @@ class YesNoRequirement(Criterion):
             outcome = Outcome.UNKNOWN
         else:
             outcome = Outcome.MET if answer == p.required else Outcome.NOT_MET
-        key = YES_NO_KEYS.get((p.fact, outcome))
+        key = YES_NO_KEYS.get((p.explain_as or p.fact, outcome))
         if key is None:
             key = {
                 Outcome.MET: N_("explain.yes_no.met"),
@@ -278,24 +269,16 @@ class ResidencyParams(KindParams):
     at: ReferenceName
 
 
-class ResidencyDuration(Criterion):
+class ResidencyDuration(SingleFactCriterion):
     Params = ResidencyParams
-
-    def facts(self) -> tuple[str, ...]:
-        assert isinstance(self.params, ResidencyParams)
-        return (self.params.fact,)
-
-    def needed(self, facts: Facts) -> list[str]:
-        assert isinstance(self.params, ResidencyParams)
-        return [] if self.params.fact in facts else [self.params.fact]
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
         assert isinstance(p, ResidencyParams)
-        on = reference_date(program, today, p.at)
+        on, named = reference(program, today, p.at)
         params: dict[str, Any] = {
             "date": on,
-            "reference": Message(REFERENCE_LABELS[p.at]),
+            "reference": named,
             "minimum": Quantity(p.min_years, "duration-year"),
             "required_since": shift_years(on, -p.min_years),
         }
@@ -314,16 +297,8 @@ class ExperienceParams(KindParams):
     include_max: bool
 
 
-class ExperienceCeiling(Criterion):
+class ExperienceCeiling(SingleFactCriterion):
     Params = ExperienceParams
-
-    def facts(self) -> tuple[str, ...]:
-        assert isinstance(self.params, ExperienceParams)
-        return (self.params.fact,)
-
-    def needed(self, facts: Facts) -> list[str]:
-        assert isinstance(self.params, ExperienceParams)
-        return [] if self.params.fact in facts else [self.params.fact]
 
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from .locks import KeyedLocks
 
 
 def person_key(update: object) -> int | None:
@@ -20,28 +21,15 @@ def person_key(update: object) -> int | None:
 
 
 class PerPersonUpdateProcessor(BaseUpdateProcessor):
-    """python-telegram-bot's extension point: one lock per person, released when unused.
-
-    asyncio locks are fair (FIFO), so one person's updates are handled in the order they arrive.
-    """
+    """python-telegram-bot's extension point: one lock per person (FIFO), released when unused."""
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = person_key(update)
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks(person_key(update)):
+            await coroutine
 
     async def initialize(self) -> None:
         pass

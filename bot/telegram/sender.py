@@ -26,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from ..config import FloodConfig
 from ..storage import repo
 from ..storage.models import OutboxMessage
+from .locks import KeyedLocks
 from .throttle import Throttle
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Sender:
         self.throttle = Throttle(flood)
         self.pace = repo.ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
         self.patience = patience
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
 
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
@@ -110,26 +111,17 @@ class Sender:
 
     async def flush(self, person_id: int) -> None:
         """Send one person's due messages, oldest first; stops at the first that must wait."""
-        lock, users = self._locks.get(person_id, (asyncio.Lock(), 0))
-        self._locks[person_id] = (lock, users + 1)
-        try:
-            async with lock:
-                while True:
-                    async with self.sessions.begin() as session:
-                        row, wait = await repo.claim_next(session, person_id, self.pace)
-                        if row is None:
-                            if wait > 0:
-                                self.flush_later(person_id, wait)
-                            return
-                        message_id, chat_id, payload, attempts = row.id, row.chat_id, dict(row.payload), row.attempts
-                    if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1):
+        async with self._locks(person_id):
+            while True:
+                async with self.sessions.begin() as session:
+                    row, wait = await repo.claim_next(session, person_id, self.pace)
+                    if row is None:
+                        if wait > 0:
+                            self.flush_later(person_id, wait)
                         return
-        finally:
-            lock, users = self._locks[person_id]
-            if users <= 1:
-                del self._locks[person_id]
-            else:
-                self._locks[person_id] = (lock, users - 1)
+                    message_id, chat_id, payload, attempts = row.id, row.chat_id, dict(row.payload), row.attempts
+                if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1):
+                    return
 
     async def _deliver(
         self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int

@@ -53,8 +53,8 @@ def test_eligibility_prints_the_contract_shape(tmp_path: Path) -> None:
     assert "35" in age["explanation"] and "March 7, 2022" in age["explanation"]
     assert "au plus 35 ans" in age["explanation"]  # quotes the offer
     iom = by_id["iom-internship-rabat"]
-    assert iom["status"] == "not_eligible"  # a master's student is not in a first degree
-    assert "relevant_experience_years" not in iom["missing_facts"]
+    assert iom["status"] == "incomplete"  # a master's student: a degree of the last 12 months would count
+    assert iom["missing_facts"][0] == "highest_degree"
 
 
 def test_explanations_follow_the_language(tmp_path: Path) -> None:
@@ -110,6 +110,9 @@ def test_unknown_facts_stay_unknown(tmp_path: Path) -> None:
         ({"relevant_experience_years": "two"}, [], "answers.relevant_experience_years"),
         ({"relevant_experience_years": -1}, [], "answers.relevant_experience_years"),
         ({"education": "kindergarten"}, [], "answers.education"),
+        ({"birth_date": "2030-03-15"}, ["--today", "2021-09-15"], "answers.birth_date"),
+        ({"birth_date": "0001-01-01"}, [], "answers.birth_date"),
+        ({"birth_date": "2000-01-01", "quebec_resident_since": "1990-01-01"}, [], "answers.quebec_resident_since"),
         ({"quebec_domicile": "maybe"}, [], "answers.quebec_domicile"),
         ([1, 2], [], "answers"),
         ({}, ["--program", "nasa-2030"], "program"),
@@ -126,6 +129,15 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and field in lines[0], out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_an_impossible_day_and_a_repeated_fact_are_named(tmp_path: Path) -> None:
+    out = run("eligibility", "--answers", answers(tmp_path, {"birth_date": "1998-02-30"}))
+    assert out.returncode == 2 and "answers.birth_date: no such day: '1998-02-30'" in out.stderr
+    path = tmp_path / "twice.json"
+    path.write_text('{"birth_date": "1998-01-01", "birth_date": "1999-01-01"}', encoding="utf-8")
+    out = run("eligibility", "--answers", str(path))
+    assert out.returncode == 2 and out.stderr.strip() == "answers.birth_date: given twice; expected each fact once"
 
 
 def test_unreadable_answers_file_exits_2(tmp_path: Path) -> None:

@@ -39,7 +39,10 @@ SCRIPTS = {
     ("fr", "iom", "not_eligible"): (["1", "1998-05-20", "1", "3 ans"], "Non admissible : au moins un critère"),
     ("fr", "iom", "incomplete"): (["1", "1998-05-20", "1", "/skip", "oui"], "Incomplet : il manque des réponses"),
     ("en", "iom", "eligible"): (IOM_EN, "Eligible: you meet every criterion."),
-    ("en", "iom", "not_eligible"): (["1", "20 May 1998", "2"], "Not eligible: at least one criterion is not met."),
+    ("en", "iom", "not_eligible"): (
+        ["1", "20 May 1998", "2", "no degree"],
+        "Not eligible: at least one criterion is not met.",
+    ),
     ("en", "iom", "incomplete"): ([*IOM_EN[:3], "/skip", "yes"], "Incomplete: some answers are missing"),
 }
 
@@ -83,3 +86,9 @@ def test_run_without_a_token_opens_the_console_and_says_so_in_one_line() -> None
         "(tapez /help pour les commandes, Ctrl-D pour quitter).".replace(" :", "\u00a0:")
     ]
     assert "Quelle offre voulez-vous vérifier?" in out.stdout
+
+
+def test_a_number_typed_at_a_question_without_options_is_an_answer() -> None:
+    out = chat("fr", ["1", "15 mars 1999", "1", "1"])  # "1" year of experience, after a question with options
+    shown = out.stdout.replace("\u00a0", " ")
+    assert "C’est noté : un an." in shown and "Ce bouton appartient" not in shown

@@ -37,7 +37,7 @@ def test_amounts_in_canadian_dollars() -> None:
 def test_numbers_and_durations() -> None:
     assert format_number(1.5, "fr") == "1,5" and format_number(1.5, "en") == "1.5"
     assert format_number(2.0, "fr") == "2"
-    assert plain(format_value(Quantity(1, "duration-year"), "fr")) == "1 an"
+    assert format_value(Quantity(1, "duration-year"), "fr") == "un an"
     assert plain(format_value(Quantity(36, "duration-year"), "fr")) == "36 ans"
     assert format_value(Quantity(1.5, "duration-year"), "en") == "1.5 years"
 
@@ -45,13 +45,11 @@ def test_numbers_and_durations() -> None:
 def test_lists_choices_and_nested_messages() -> None:
     accepted = AnyOf((Choice("citizenship", "canadian"), Choice("citizenship", "permanent_resident")))
     assert format_value(accepted, "fr") == "citoyenneté canadienne ou résidence permanente du Canada"
-    assert format_value(accepted, "en") == "Canadian citizen or permanent resident of Canada"
+    assert format_value(accepted, "en") == "Canadian citizenship or permanent residence in Canada"
     assert format_value(True, "fr") == "oui"
-    message = Message("programs.closed_note", {"title": "X", "closed_since": date(2021, 10, 11)})
-    assert plain(render(message, "fr")) == (
-        "À noter : X est fermée depuis le 11 octobre 2021; je peux tout de même vérifier votre admissibilité, "
-        "pour une prochaine édition."
-    )
+    message = Message("offer.closed", {"deadline": date(2021, 10, 10)})
+    assert plain(render(message, "fr")).startswith("Inscriptions fermées : la date limite était le 10 octobre 2021.")
+    assert render(message, "en").startswith("Applications closed: the deadline was October 10, 2021.")
 
 
 @pytest.mark.parametrize(("tag", "lang"), [("fr", "fr"), ("fr-CA", "fr"), ("FR_be", "fr"), ("en-GB", "en"),

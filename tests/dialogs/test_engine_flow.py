@@ -25,7 +25,7 @@ QUEBEC_ELIGIBLE_EN = [
     ("birth_date", "March 15, 1995"),
     ("education", "button:finishing a master’s degree"),
     ("iom_interest", "yes"),
-    ("citizenship", "button:permanent resident of Canada"),
+    ("citizenship", "button:permanent residence in Canada"),
     ("quebec_domicile", "y"),
     ("quebec_resident_since", "1 January 2010"),
     ("french_writing", "button:excellent"),
@@ -88,6 +88,8 @@ def test_not_eligible_verdicts_stop_asking_at_the_first_failed_criterion(lang: s
     person.press_id("programs:iom-internship-rabat")
     person.say("2000-01-01")
     person.press_id("education:master_in_progress")
+    assert person.pending == "highest_degree"  # a recent degree would still count
+    person.press_id("highest_degree:none")
     assert person.verdicts["iom-internship-rabat"].failing == ("education",)
 
 
@@ -109,16 +111,16 @@ def test_incomplete_verdict_when_a_question_is_skipped(lang: str) -> None:
 def test_all_open_offers_and_a_closed_offer_says_since_when() -> None:
     person = Person(make_engine(), lang="fr", today=date(2021, 10, 11))
     person.start()
-    labels = [b.label for b in person.rendered_ask.buttons]
-    assert "OIM Genève — offre PSOIG 2021-023 (fermée depuis le 11 octobre 2021)" in labels
+    labels = [b.label.replace("\u00a0", " ") for b in person.rendered_ask.buttons]
+    assert "OIM Genève — offre PSOIG 2021-023 (fermée, date limite : 10 octobre 2021)" in labels
     person.press("Toutes les offres ouvertes")
     assert person.state["programs"] == ["iom-internship-rabat"]
     person.start()
     person.command("restart")
     person.press_id("programs:quebec-psoig-2021-023")  # a closed offer may still be checked
-    assert "fermée depuis le 11 octobre 2021" in person.text
+    assert "les inscriptions pour OIM Genève — offre PSOIG 2021-023 ont pris fin le 10 octobre 2021" in person.text
     person.answer_all(QUEBEC_ELIGIBLE)
-    assert "Inscriptions fermées depuis le 11 octobre 2021 (date limite : 10 octobre 2021)" in person.text
+    assert "Inscriptions fermées : la date limite était le 10 octobre 2021." in person.text
 
 
 def test_both_offers_ask_shared_questions_once() -> None:
@@ -128,6 +130,7 @@ def test_both_offers_ask_shared_questions_once() -> None:
     asked = []
     answers = dict([*QUEBEC_ELIGIBLE, ("relevant_experience_years", "1")])
     answers["education"] = "button:dernière année du baccalauréat"
+    answers["highest_degree"] = "button:aucun diplôme universitaire"
     while person.pending in answers:
         asked.append(person.pending)
         value = answers[person.pending]

@@ -240,3 +240,16 @@ def test_today_decides_future_dates() -> None:
     person.press_id("programs:iom-internship-rabat")
     assert says(person.say("1999-12-31"), "check.birth_date.implausible")
     assert says(person.say("2000-01-02"), "check.date.future")
+
+
+def test_an_ambiguous_date_can_be_confirmed_in_words() -> None:
+    person = reach("birth_date")
+    person.say("03/04/1995")
+    person.say("le 4 mars")
+    assert person.state["answers"]["birth_date"] == "1995-03-04" and person.pending == "education"
+
+
+def test_an_unknown_language_is_refused_politely() -> None:
+    person = reach("citizenship")
+    assert says(person.command("language", "de"), "language.unsupported")
+    assert person.state["lang"] == "fr" and person.pending == "citizenship"

@@ -6,7 +6,9 @@ from datetime import date
 
 import pytest
 
-from dialogs.parsing import Ambiguous, Invalid, Option, Parsed, parse_choice, parse_date, parse_years, parse_yes_no
+from dialogs.choices import Option, parse_choice, parse_yes_no
+from dialogs.numbers import parse_years
+from dialogs.parsing import Ambiguous, Invalid, Parsed, parse_date
 
 TODAY = date(2026, 11, 26)
 
@@ -51,6 +53,23 @@ def test_more_dates(text: str, expected: date) -> None:
     assert parse_date(text, TODAY) == Parsed(expected)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "né le 15 mars 1998",
+        "née le 15 mars 1998",
+        "born on March 15, 1998",
+        "15th of March 1998",
+        "the 15th of March 1998",
+        "Mar 15, '98",
+        "depuis le 15 mars 1998",
+        "since March 15, 1998",
+    ],
+)
+def test_dates_with_the_words_around_them(text: str) -> None:
+    assert parse_date(text, TODAY) == Parsed(date(1998, 3, 15))
+
+
 def test_an_ambiguous_numeric_date_is_confirmed() -> None:
     assert parse_date("03/04/1998", TODAY) == Ambiguous((date(1998, 4, 3), date(1998, 3, 4)))
 
@@ -90,8 +109,28 @@ def test_yes_no(text: str, value: bool) -> None:
     assert parse_yes_no(text) == Parsed(value)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("oui je pense", True),
+        ("yes of course", True),
+        ("absolument", True),
+        ("bien sûr", True),
+        ("Of course!", True),
+        ("non merci", False),
+        ("pas vraiment", False),
+        ("not really", False),
+        ("je ne pense pas", False),
+        ("nope", False),
+    ],
+)
+def test_yes_no_as_people_say_it(text: str, value: bool) -> None:
+    assert parse_yes_no(text) == Parsed(value)
+
+
 def test_yes_no_refuses_anything_else() -> None:
     assert isinstance(parse_yes_no("peut-être"), Invalid)
+    assert isinstance(parse_yes_no("oui et non"), Invalid)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +157,7 @@ def test_years_with_comma_or_dot(text: str, value: float) -> None:
     ("text", "reason"),
     [
         ("-1", "parse.number.negative"),
-        ("deux", "parse.number.format"),
+        ("beaucoup", "parse.number.format"),
         ("99", "parse.number.too_large"),
         ("1,2,3", "parse.number.format"),
     ],
@@ -154,3 +193,18 @@ def test_choices_ambiguous_or_unknown() -> None:
     assert parse_choice("4", OPTIONS) == Invalid("parse.choice.none")
     assert parse_choice("banana", OPTIONS) == Invalid("parse.choice.none")
     assert parse_choice("cycle", OPTIONS) == Invalid("parse.choice.ambiguous")
+
+
+def test_synonyms_and_everyday_words_name_a_choice() -> None:
+    from bot.i18n import gettext
+    from dialogs.prompts import choice_options
+
+    education = choice_options("education", gettext)
+    citizenship = choice_options("citizenship", gettext)
+    assert parse_choice("je fais ma maîtrise", education) == Parsed("master_in_progress")
+    assert parse_choice("PhD", education) == Parsed("phd_in_progress")
+    assert parse_choice("dernière année du bac", education) == Parsed("bachelor_final_year")
+    assert parse_choice("bac", education) == Invalid("parse.choice.ambiguous")  # final year or not: ask
+    assert parse_choice("citoyenne canadienne", citizenship) == Parsed("canadian")
+    assert parse_choice("résidente permanente", citizenship) == Parsed("permanent_resident")
+    assert parse_choice("Canada", citizenship) == Invalid("parse.choice.none")

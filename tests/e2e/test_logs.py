@@ -41,6 +41,15 @@ async def test_a_full_dialog_logs_nothing_personal(database_url: str, emulator: 
         root.setLevel(saved[1])
     logged = stream.getvalue()
     assert "bot ready" in logged and "DEBUG" in logged  # the capture did see the bot's logs
-    for secret in (TOKEN, TOKEN.split(":")[1], born.isoformat(), born.strftime("%d/%m/%Y"), "1,25", "Zorglub",
-                   "26 novembre", "bachelor_final_year", "Amina"):
+    for secret in (
+        TOKEN,
+        TOKEN.split(":")[1],
+        born.isoformat(),
+        born.strftime("%d/%m/%Y"),
+        "1,25",
+        "Zorglub",
+        "26 novembre",
+        "bachelor_final_year",
+        "Amina",
+    ):
         assert secret not in logged, secret

@@ -94,11 +94,12 @@ def test_quebec_graduation_window_is_the_two_years_before_the_start(graduated: d
     st.dates(min_value=date(2015, 1, 1), max_value=date(2023, 12, 31)),
     st.dates(min_value=date(2019, 1, 1), max_value=date(2023, 12, 31)),
 )
-def test_quebec_residency_is_at_least_one_year_on_the_day_of_the_check(since: date, today: date) -> None:
+def test_quebec_residency_is_a_year_on_the_day_of_the_check_or_the_deadline(since: date, today: date) -> None:
     facts = parse_facts({"quebec_resident_since": since.isoformat()})
     result = evaluate(facts, PROGRAMS["quebec-psoig-2021-023"], today)
     outcome = {c.id: c.result.value for c in result.criteria}["quebec_residency"]
-    years = relativedelta(today, since).years if today >= since else -1
-    if _leap_day_before_anniversary(since, today):
+    counted_on = min(today, date(2021, 10, 10))  # after the deadline, the deadline day counts
+    years = relativedelta(counted_on, since).years if counted_on >= since else -1
+    if _leap_day_before_anniversary(since, counted_on):
         years -= 1
     assert outcome == ("met" if years >= 1 else "not_met")
