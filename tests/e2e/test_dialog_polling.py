@@ -25,7 +25,7 @@ async def test_french_with_buttons_reaches_eligible(bot: RunningBot, emulator: T
     shown = await press_and_read(amina, "Dernière année du baccalauréat")
     assert "Combien d’années d’expérience" in shown
     shown = await say_and_read(amina, "1,5")
-    assert "intérêt particulier pour les domaines de l’OIM" in shown
+    assert "Connaissez-vous le travail de l’OIM" in shown
     shown = await press_and_read(amina, "Oui")
     assert "Admissible : vous remplissez tous les critères." in shown
     assert "L’offre n’indique pas de date limite d’inscription." in shown

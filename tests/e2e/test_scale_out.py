@@ -96,7 +96,7 @@ async def test_a_burst_of_answers_is_applied_in_order_once(
         "Quelle est votre date de naissance?",
         "Laquelle de ces situations",
         "Combien d’années",
-        "intérêt particulier",
+        "Connaissez-vous le travail de l’OIM",
         "Admissible",
     ]
     positions = [next(i for i, t in enumerate(sent) if marker in t) for marker in expected_order]
