@@ -22,8 +22,6 @@ from .parsing import Ambiguous, Invalid, Parsed, ParseResult, parse_date
 from .questions import QUESTIONS, InputKind, dependents
 from .state import DialogState, load_state
 
-COMMANDS = ("back", "restart", "language", "help", "review", "skip")
-
 
 @dataclass(frozen=True)
 class Event:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,17 +163,6 @@ async def enqueue(
         )
 
 
-async def claim_outbox(session: AsyncSession, person_id: int | None = None, limit: int = 20) -> Sequence[OutboxMessage]:
-    """Pending messages that are due, oldest first, locked so another sender skips them."""
-    query = select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now())
-    if person_id is not None:
-        query = query.where(OutboxMessage.person_id == person_id)
-    query = query.order_by(OutboxMessage.id).limit(limit)
-    if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    return (await session.execute(query)).scalars().all()
-
-
 LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
 
 
@@ -325,8 +314,3 @@ async def purge_expired(session: AsyncSession, retention_days: int) -> int:
         delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff)
     )
     return len(ids)
-
-
-async def count_rows(session: AsyncSession, table: type[Base], person_id: int) -> int:
-    column = Person.id if table is Person else table.person_id  # type: ignore[attr-defined]
-    return int((await session.execute(select(func.count()).select_from(table).where(column == person_id))).scalar_one())

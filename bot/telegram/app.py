@@ -88,7 +88,7 @@ def build(config: Config) -> tuple[Application, TelegramService]:  # type: ignor
     def today() -> date:
         return datetime.now(config.zone).date()
 
-    conversation = Conversation(engine, config.default_language, config.privacy.consent_version, today)
+    conversation = Conversation(engine, config.default_language, today)
     service = TelegramService(
         application.bot,
         sessions,

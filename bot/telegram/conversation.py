@@ -30,7 +30,6 @@ from .payloads import merge_short, to_payloads
 
 logger = logging.getLogger(__name__)
 
-ENGINE_COMMANDS = {"back", "restart", "language", "help", "review", "skip"}
 PRIVACY_COMMANDS = {"privacy", "mydata", "forget"}
 
 
@@ -76,7 +75,6 @@ class Conversation:
 
     engine: Engine
     default_language: str
-    consent_version: int
     today: Callable[[], date]
 
     def initial_state(self, person: Person, incoming: Incoming) -> dict[str, Any]:

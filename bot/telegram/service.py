@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,7 +47,6 @@ class TelegramService:
     conversation: Conversation
     sender: Sender
     retention_days: int
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def store(self, update: Update) -> bool:
         """Record an update durably (before it is acknowledged); False if it was seen before."""

@@ -13,93 +13,25 @@ from rules import Message
 
 from .conftest import Person, make_engine, says
 
-PATH_TO = {
-    # answers (as button ids or text) that lead to each question, from the offer menu on
-    "birth_date": ("quebec-psoig-2021-023", []),
-    "education": ("quebec-psoig-2021-023", ["1995-03-15"]),
+# The Québec offer's questions in the order the engine asks them, each with an answer (a button
+# id or text); the path to a question is everything answered before it.
+QUEBEC_PATH = [
+    ("birth_date", "1995-03-15"),
+    ("education", "education:master_in_progress"),
+    ("iom_interest", "iom_interest:yes"),
+    ("citizenship", "citizenship:canadian"),
+    ("quebec_domicile", "quebec_domicile:yes"),
+    ("quebec_resident_since", "2010-01-01"),
+    ("french_writing", "french_writing:excellent"),
+    ("english_writing", "english_writing:excellent"),
+    ("prior_psoig_internship", "prior_psoig_internship:no"),
+    ("spanish", "spanish:yes"),
+    ("field_of_study", "field_of_study:law"),
+]
+PATH_TO = {fact: ("quebec-psoig-2021-023", [a for _, a in QUEBEC_PATH[:i]]) for i, (fact, _) in enumerate(QUEBEC_PATH)}
+PATH_TO |= {
     "highest_degree": ("quebec-psoig-2021-023", ["1995-03-15", "education:graduated"]),
     "graduation_date": ("quebec-psoig-2021-023", ["1995-03-15", "education:graduated", "highest_degree:master"]),
-    "iom_interest": ("quebec-psoig-2021-023", ["1995-03-15", "education:master_in_progress"]),
-    "citizenship": ("quebec-psoig-2021-023", ["1995-03-15", "education:master_in_progress", "iom_interest:yes"]),
-    "quebec_domicile": (
-        "quebec-psoig-2021-023",
-        ["1995-03-15", "education:master_in_progress", "iom_interest:yes", "citizenship:canadian"],
-    ),
-    "quebec_resident_since": (
-        "quebec-psoig-2021-023",
-        [
-            "1995-03-15",
-            "education:master_in_progress",
-            "iom_interest:yes",
-            "citizenship:canadian",
-            "quebec_domicile:yes",
-        ],
-    ),
-    "french_writing": (
-        "quebec-psoig-2021-023",
-        [
-            "1995-03-15",
-            "education:master_in_progress",
-            "iom_interest:yes",
-            "citizenship:canadian",
-            "quebec_domicile:yes",
-            "2010-01-01",
-        ],
-    ),
-    "english_writing": (
-        "quebec-psoig-2021-023",
-        [
-            "1995-03-15",
-            "education:master_in_progress",
-            "iom_interest:yes",
-            "citizenship:canadian",
-            "quebec_domicile:yes",
-            "2010-01-01",
-            "french_writing:excellent",
-        ],
-    ),
-    "prior_psoig_internship": (
-        "quebec-psoig-2021-023",
-        [
-            "1995-03-15",
-            "education:master_in_progress",
-            "iom_interest:yes",
-            "citizenship:canadian",
-            "quebec_domicile:yes",
-            "2010-01-01",
-            "french_writing:excellent",
-            "english_writing:excellent",
-        ],
-    ),
-    "spanish": (
-        "quebec-psoig-2021-023",
-        [
-            "1995-03-15",
-            "education:master_in_progress",
-            "iom_interest:yes",
-            "citizenship:canadian",
-            "quebec_domicile:yes",
-            "2010-01-01",
-            "french_writing:excellent",
-            "english_writing:excellent",
-            "prior_psoig_internship:no",
-        ],
-    ),
-    "field_of_study": (
-        "quebec-psoig-2021-023",
-        [
-            "1995-03-15",
-            "education:master_in_progress",
-            "iom_interest:yes",
-            "citizenship:canadian",
-            "quebec_domicile:yes",
-            "2010-01-01",
-            "french_writing:excellent",
-            "english_writing:excellent",
-            "prior_psoig_internship:no",
-            "spanish:yes",
-        ],
-    ),
     "relevant_experience_years": ("iom-internship-rabat", ["1998-05-20", "education:bachelor_final_year"]),
 }
 NONSENSE = {
