@@ -117,7 +117,7 @@ class Conversation:
         ]
         await repo.save_state(session, person.id, state.to_json(), verdicts)
         for output in outputs:
-            if isinstance(output, Unanswered):
+            if isinstance(output, Unanswered) and state.consent is not None:  # kept for staff only with consent
                 await repo.record_unanswered(session, person.id, output.text, state.lang)
         return self._payloads(outputs, state.lang)
 

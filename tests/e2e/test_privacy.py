@@ -73,6 +73,9 @@ async def test_nothing_personal_is_asked_before_consent(bot: RunningBot, emulato
     shown = await press_and_read(kim, "OIM Rabat — lutte contre la traite (ouverte)")
     assert "date de naissance" in shown and "Êtes-vous d’accord?" in shown
     assert "Quelle est votre date de naissance?" not in shown
+    await press_and_read(kim, "Non merci")
+    await say_and_read(kim, "Est-ce que le stage est payé?")  # a question without consent: not kept
+    assert (await rows_about(bot, 3004))["unanswered_questions.person_id"] == 0
 
 
 async def test_a_stale_button_after_a_redeploy_is_answered_politely(
