@@ -81,6 +81,34 @@ def _options(p: Params) -> dict[str, Any]:
     return options
 
 
+def _store_from_bot(
+    emu: TelegramEmulator,
+    p: Params,
+    record: ChatRecord,
+    formatted: Any,
+    text_field: str,
+    markup: Any,
+    reply_to: int | None,
+    **kwargs: Any,
+) -> StoredMessage:
+    """A message the bot sent (its text, or a document's caption in `text_field`), stored in the chat."""
+    extra = {"has_protected_content": True} if p.get_bool("protect_content") else {}
+    return emu.state.store_message(
+        record,
+        from_bot=True,
+        sender=emu.bot_user,
+        text=formatted.text,
+        entities=formatted.api_entities(),
+        reply_markup=markup,
+        raw_text=p.get_str(text_field) or "",
+        parse_mode=p.get_str("parse_mode"),
+        reply_to=reply_to,
+        extra=extra,
+        options=_options(p),
+        **kwargs,
+    )
+
+
 @api_method("sendMessage")
 async def send_message(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
     chat_id = p.chat_id()
@@ -92,20 +120,7 @@ async def send_message(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
     formatted = finish(plain, entities)
     reply_to = _reply_target(p, record)
     emu.rate_limiter.check("sendMessage", record.chat_id)
-    extra = {"has_protected_content": True} if p.get_bool("protect_content") else {}
-    message = emu.state.store_message(
-        record,
-        from_bot=True,
-        sender=emu.bot_user,
-        text=formatted.text,
-        entities=formatted.api_entities(),
-        reply_markup=markup,
-        raw_text=p.get_str("text") or "",
-        parse_mode=p.get_str("parse_mode"),
-        reply_to=reply_to,
-        extra=extra,
-        options=_options(p),
-    )
+    message = _store_from_bot(emu, p, record, formatted, "text", markup, reply_to)
     emu.state.emit("message", message)
     return emu.state.message_dict(record, message)
 
@@ -147,21 +162,7 @@ async def send_document(emu: TelegramEmulator, p: Params) -> dict[str, Any]:
     document: StoredFile = (
         emu.state.store_upload(source) if isinstance(source, UploadedFile) else emu.state.file_from_string(source)
     )
-    extra = {"has_protected_content": True} if p.get_bool("protect_content") else {}
-    message = emu.state.store_message(
-        record,
-        from_bot=True,
-        sender=emu.bot_user,
-        text=caption.text,
-        entities=caption.api_entities(),
-        reply_markup=markup,
-        raw_text=p.get_str("caption") or "",
-        parse_mode=p.get_str("parse_mode"),
-        reply_to=reply_to,
-        extra=extra,
-        options=_options(p),
-        document=document,
-    )
+    message = _store_from_bot(emu, p, record, caption, "caption", markup, reply_to, document=document)
     emu.state.emit("message", message)
     return emu.state.message_dict(record, message)
 

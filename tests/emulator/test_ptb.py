@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dtm
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 from telegram import (
@@ -26,24 +25,13 @@ from telegram.ext import (
 
 from tests.telegram_emulator import Fault, TelegramEmulator
 
-TOKEN = "123456:TEST-token"
+from .conftest import TOKEN
+
 # PTB itself reads RetryAfter.retry_after, which warns about its future type.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 KEYBOARD = InlineKeyboardMarkup(
     [[InlineKeyboardButton("Oui", callback_data="yes"), InlineKeyboardButton("Non", callback_data="no")]]
 )
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(TOKEN, time_scale=10) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def bot(emulator: TelegramEmulator) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=emulator.base_url) as client:
-        yield client
 
 
 async def test_bot_round_trip(emulator: TelegramEmulator, bot: Bot) -> None:

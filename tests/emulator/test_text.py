@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.telegram_emulator import TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 from tests.telegram_emulator.html_parse import parse_html
 
-TOKEN = "123:ABC"
+pytestmark = pytest.mark.emulator(time_scale=1.0, rate_limits=False, chats=[(1001, "Amina")])
+
 PARSE = "Bad Request: can't parse entities: "
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(TOKEN, rate_limits=False) as emu:
-        await emu.user(1001, "Amina").send("/start")
-        yield emu
-
-
-@pytest.fixture
-async def api(emulator: TelegramEmulator) -> AsyncIterator[RawApi]:
-    async with RawApi(emulator.base_url, TOKEN) as client:
-        yield client
 
 
 async def send(api: RawApi, text: str, parse_mode: str | None = "HTML", **extra: object) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,22 +13,11 @@ from aiohttp import web
 from tests.telegram_emulator import TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 
-TOKEN = "123:ABC"
+pytestmark = pytest.mark.emulator(rate_limits=False)
+
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(TOKEN, time_scale=10, rate_limits=False) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emulator: TelegramEmulator) -> AsyncIterator[RawApi]:
-    async with RawApi(emulator.base_url, TOKEN) as client:
-        yield client
 
 
 class Receiver:

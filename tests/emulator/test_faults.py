@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -11,21 +10,9 @@ import pytest
 from tests.telegram_emulator import Fault, RateLimitConfig, TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 
-TOKEN = "123:ABC"
+from .conftest import TOKEN
 
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(TOKEN, time_scale=10, rate_limits=False) as emu:
-        await emu.user(1001, "Amina").send("/start")
-        await emu.user(1002, "Bob").send("/start")
-        yield emu
-
-
-@pytest.fixture
-async def api(emulator: TelegramEmulator) -> AsyncIterator[RawApi]:
-    async with RawApi(emulator.base_url, TOKEN) as client:
-        yield client
+pytestmark = pytest.mark.emulator(rate_limits=False, chats=[(1001, "Amina"), (1002, "Bob")])
 
 
 def bot_texts(emulator: TelegramEmulator, chat_id: int) -> list[str]:

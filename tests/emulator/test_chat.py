@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.telegram_emulator import TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 
-TOKEN = "123:ABC"
+from .conftest import TOKEN
+
 KEYBOARD = {"inline_keyboard": [[{"text": "Oui", "callback_data": "yes"}, {"text": "Non", "callback_data": "no"}]]}
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(TOKEN, time_scale=10) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def api(emulator: TelegramEmulator) -> AsyncIterator[RawApi]:
-    async with RawApi(emulator.base_url, TOKEN) as client:
-        yield client
 
 
 async def test_urls_and_get_me(emulator: TelegramEmulator, api: RawApi) -> None:

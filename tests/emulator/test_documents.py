@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dtm
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,31 +14,15 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from tests.telegram_emulator import Fault, TelegramEmulator
 from tests.telegram_emulator.client import RawApi, Upload
 
-TOKEN = "123456:TEST-token"
+from .conftest import TOKEN
+
 MB = 1024 * 1024
 # PTB itself reads RetryAfter.retry_after, which warns about its future type.
-pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+    pytest.mark.emulator(rate_limits=False, chats=[(1001, "Amina"), (1002, "Bob")]),
+]
 EXPORT = {"trainee": "Amina", "days": [1, 2, 3], "ok": True}
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator(TOKEN, time_scale=10, rate_limits=False) as emu:
-        await emu.user(1001, "Amina").send("/start")
-        await emu.user(1002, "Bob").send("/start")
-        yield emu
-
-
-@pytest.fixture
-async def bot(emulator: TelegramEmulator) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=emulator.base_url) as client:
-        yield client
-
-
-@pytest.fixture
-async def api(emulator: TelegramEmulator) -> AsyncIterator[RawApi]:
-    async with RawApi(emulator.base_url, TOKEN) as client:
-        yield client
 
 
 def bot_messages(emulator: TelegramEmulator, chat_id: int) -> list[dict[str, Any]]:
