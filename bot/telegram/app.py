@@ -10,6 +10,7 @@ import signal
 from datetime import date, datetime
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -55,8 +56,8 @@ async def set_commands(application: Application) -> None:  # type: ignore[type-a
             logger.warning("setMyCommands failed (%s); the menu may be outdated", type(error).__name__)
 
 
-def build(config: Config) -> tuple[Application, TelegramService]:  # type: ignore[type-arg]
-    """The python-telegram-bot application and the service behind it."""
+def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  # type: ignore[type-arg]
+    """The python-telegram-bot application, the service behind it, and its database engine."""
     assert config.bot_token is not None
     token = config.bot_token.get_secret_value()
     tg = config.telegram
@@ -75,7 +76,8 @@ def build(config: Config) -> tuple[Application, TelegramService]:  # type: ignor
         builder = builder.base_url(tg.base_url).base_file_url(tg.base_url.replace("/bot", "/file/bot"))
     application = builder.build()
     url = config.sqlalchemy_url()
-    sessions = sessionmaker(create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms))
+    database = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
+    sessions = sessionmaker(database)
     programs = load_programs(config.offers_path())
     engine = Engine(
         programs,
@@ -106,7 +108,7 @@ def build(config: Config) -> tuple[Application, TelegramService]:  # type: ignor
 
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
-    return application, service
+    return application, service, database
 
 
 async def _initialize(application: Application) -> None:  # type: ignore[type-arg]
@@ -146,7 +148,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await upgrade_async(config.sqlalchemy_url())
-    application, service = build(config)
+    application, service, database = build(config)
     await _initialize(application)
     await set_commands(application)
     await application.start()
@@ -182,6 +184,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
             await runner.cleanup()
         await application.stop()
         await application.shutdown()
+        await database.dispose()
 
 
 def run_telegram(config: Config) -> int:

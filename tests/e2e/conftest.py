@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Config
 from bot.storage.db import create_engine, sessionmaker
@@ -56,6 +56,7 @@ class RunningBot:
         self.config = config
         self.stopper = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.database: AsyncEngine | None = None
 
     async def start(self) -> None:
         self.stopper = asyncio.Event()
@@ -68,9 +69,15 @@ class RunningBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(self.task, timeout=15)
             self.task = None
+        if self.database is not None:
+            await self.database.dispose()
+            self.database = None
 
     def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return sessionmaker(create_engine(self.config.sqlalchemy_url()))
+        """Sessions on the bot's database, for a test to look at what is stored."""
+        if self.database is None:
+            self.database = create_engine(self.config.sqlalchemy_url())
+        return sessionmaker(self.database)
 
 
 @pytest.fixture
