@@ -1,3 +1,5 @@
+"""`python -m bot`: the same program as the `stagebot` command of an installed package (`bot.cli.main`)."""
+
 import sys
 
 from .cli import main

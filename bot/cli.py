@@ -1,4 +1,4 @@
-"""`python -m bot ...`: the command line of CONTRACTS.md. Bad input exits 2 with one line."""
+"""`python -m bot ...`: the command line of docs/contracts.md. Bad input exits 2 with one line."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
 from dialogs.questions import implausible
 from rules import N_, FactError, Message, RulesError, evaluate, load_programs, parse_facts, select_programs
 
+from .clock import SystemClock, local_today
 from .config import Config, load_config
 from .errors import BotError, InputError
 from .i18n import LANGUAGES, render
@@ -41,7 +42,7 @@ def _iso_date(field: str) -> Callable[[str], date]:
 
 def today_in(config: Config) -> date:
     """Today's date in the configured time zone (ages and deadlines count in local days)."""
-    return datetime.now(config.zone).date()
+    return local_today(SystemClock(), config.zone)
 
 
 def _read_answers(path: Path) -> dict[str, Any]:
@@ -111,11 +112,9 @@ def cmd_programs(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, config: Config) -> int:
-    from .console import run_console
+    from .console import start_console
 
-    programs = load_programs(config.offers_path())
-    fixed: date | None = args.today
-    return run_console(programs, args.lang or config.default_language, lambda: fixed or today_in(config))
+    return start_console(config, args.lang or config.default_language, args.today, sys.stdin, sys.stdout)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:

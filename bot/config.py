@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -12,9 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
+from .resources import default_config, offers_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = ROOT / "config.yaml"
+DEFAULT_CONFIG = default_config()  # the shipped config.yaml (package data; a source tree's own file)
+# Settings that name a file or a directory. A relative one written in a settings file is taken from
+# that file's directory; in the shipped default settings, from the current directory.
+PATH_SETTINGS: tuple[tuple[str, ...], ...] = (("offers_dir",), ("database", "sqlite_path"))
 SECRET_KEYS = {"token", "bot_token", "database_url", "secret_token", "password"}
 
 
@@ -46,7 +50,20 @@ class TelegramConfig(_Section):
     read_timeout: float = Field(default=10.0, gt=0)
     poll_timeout: int = Field(default=30, ge=0, le=50)
     retry_interval: float = Field(default=10.0, gt=0)  # how often queued replies are retried
+    # getUpdates answering 409 Conflict (another process polls with this token): retried this
+    # long, then the bot exits non-zero; a rolling deploy's overlap is shorter.
+    conflict_timeout: float = Field(default=120.0, gt=0)
+    lease_seconds: float = Field(default=30.0, gt=0)  # a sender that died mid-send frees its message after this
+    # This process's name among the deployment's processes (default: the host, and the webhook
+    # port); a restarted process with the same name takes back its predecessor's unfinished sends.
+    instance: str | None = Field(default=None, min_length=1, max_length=60)
     flood: FloodConfig = FloodConfig()
+
+    def instance_name(self) -> str:
+        if self.instance:
+            return self.instance
+        host = socket.gethostname() or "localhost"
+        return f"{host}:{self.webhook.port}" if self.mode == "webhook" else host
 
 
 class DatabaseConfig(_Section):
@@ -62,7 +79,7 @@ class PrivacyConfig(_Section):
 class Config(_Section):
     default_language: Literal["fr", "en"] = "fr"
     timezone: str = "America/Toronto"
-    offers_dir: str = "rules/offers"
+    offers_dir: str | None = None  # None: the offers shipped with the bot (rules/offers)
     telegram: TelegramConfig = TelegramConfig()
     database: DatabaseConfig = DatabaseConfig()
     privacy: PrivacyConfig = PrivacyConfig()
@@ -86,16 +103,37 @@ class Config(_Section):
         return ZoneInfo(self.timezone)
 
     def offers_path(self) -> Path:
-        path = Path(self.offers_dir)
-        return path if path.is_absolute() else ROOT / path
+        """`offers_dir`, or the offers shipped with the bot when it is not set."""
+        return offers_dir() if self.offers_dir is None else _absolute(self.offers_dir)
 
     def sqlalchemy_url(self) -> str:
         """DATABASE_URL, or the embedded SQLite file of the config."""
         if self.database_url is not None:
             return normalise_database_url(self.database_url.get_secret_value())
-        path = Path(self.database.sqlite_path)
-        path = path if path.is_absolute() else ROOT / path
-        return f"sqlite+aiosqlite:///{path}"
+        return f"sqlite+aiosqlite:///{_absolute(self.database.sqlite_path)}"
+
+
+def _absolute(setting: str) -> Path:
+    """A path setting: `~` expanded; a relative one (not anchored by `load_config`) from the current directory."""
+    return Path(setting).expanduser().absolute()
+
+
+def _anchored(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The settings of a file with each relative `PATH_SETTINGS` value taken from `base`, its directory."""
+    anchored = dict(raw)
+    for *sections, key in PATH_SETTINGS:
+        table = anchored
+        for section in sections:
+            inner = table.get(section)
+            if not isinstance(inner, dict):
+                break  # absent, or wrong and refused by the validation
+            table[section] = dict(inner)
+            table = table[section]
+        else:
+            value = table.get(key)
+            if isinstance(value, str) and not Path(value).expanduser().is_absolute():
+                table[key] = str(base / value)
+    return anchored
 
 
 def normalise_database_url(url: str) -> str:
@@ -134,9 +172,15 @@ def _environment(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """The validated configuration; a wrong key or value raises `ConfigError` with one line."""
+    """The validated configuration; a wrong key or value raises `ConfigError` with one line.
+
+    The file is `path`, else `STAGEBOT_CONFIG`, else the shipped `config.yaml` (`DEFAULT_CONFIG`).
+    """
     env = os.environ if env is None else env
-    path = path or Path(env.get("STAGEBOT_CONFIG", DEFAULT_CONFIG))
+    if path is None and env.get("STAGEBOT_CONFIG"):
+        path = Path(env["STAGEBOT_CONFIG"])
+    shipped = path is None
+    path = path or DEFAULT_CONFIG
     raw: Any = {}
     if path.exists():
         try:
@@ -147,8 +191,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             raise ConfigError(f"{path.name}:{line} not valid YAML") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path.name}: expected a mapping of settings at the top")
-    elif path != DEFAULT_CONFIG:
+    elif not shipped:
         raise ConfigError(f"{path}: no such configuration file")
+    if not shipped:
+        raw = _anchored(raw, path.absolute().parent)
     for secret in SECRET_KEYS & set(raw):
         raise ConfigError(f"{path.name}: {secret}: secrets are read from the environment, not from this file")
     if env.get("TELEGRAM_BASE_URL"):

@@ -1,45 +1,54 @@
-"""The local console chat: the dialog engine on standard input and output.
+"""The terminal chat: the conversation service on standard input and output.
 
-Choices appear as numbered options (a number or the label is accepted); `/back`, `/restart`,
-`/language`, `/help`, `/review`, `/skip` work as on Telegram. Piped input is read line by line,
-so a conversation can be scripted; each line read is echoed so the output reads as a transcript.
+The person is the terminal's user (channel `console`); their dialog is kept in the same database
+as Telegram's, so quitting (Ctrl-D, /quit) and coming back resumes where they stopped, and
+/privacy, /mydata and /forget work here too. Choices appear as numbered options (a number or the
+label is accepted). Piped input is read line by line, so a conversation can be scripted; each
+line read is echoed so the output reads as a transcript.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import asyncio
+import getpass
 from datetime import date
+from pathlib import Path
 from typing import TextIO
 
-from dialogs.engine import Engine, Event
-from dialogs.interrupts import InterruptHook
-from dialogs.outputs import Output
 from dialogs.parsing import normalize
-from dialogs.state import DialogState
-from rules import N_, Message, Program
+from rules import N_, Message
 
-from .i18n import gettext, render
-from .render import Rendered, RenderedButton, render_output
+from .config import Config
+from .i18n import Lang, render
+from .render import Rendered, RenderedButton
+from .services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
+from .storage.db import create_engine, sessionmaker
+from .storage.migrate import upgrade_async
 
+CHANNEL = "console"
 QUIT = ("/quit", "/exit")
+
+
+def terminal_user() -> PersonKey:
+    """The person at this terminal: the operating system's user name."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no user name (a container without /etc/passwd entry)
+        name = "local"
+    return PersonKey(CHANNEL, name[:64] or "local")
 
 
 class ConsoleChat:
     """One person's conversation on a terminal."""
 
     def __init__(
-        self,
-        programs: dict[str, Program],
-        lang: str,
-        today: Callable[[], date],
-        out: TextIO,
-        interrupt: InterruptHook | None = None,
+        self, service: ConversationService, out: TextIO, *, person: PersonKey, lang: Lang, documents: Path
     ) -> None:
-        self.engine = Engine(programs, translate=gettext, interrupt=interrupt)
-        self.state = DialogState(lang=lang)
-        self.today = today
+        self.service = service
         self.out = out
+        self.person = person
+        self.lang = lang
+        self.documents = documents
         self.buttons: tuple[RenderedButton, ...] = ()
 
     def show(self, rendered: Rendered) -> None:
@@ -48,38 +57,48 @@ class ConsoleChat:
         self.out.write(rendered.text + "\n")
         for number, button in enumerate(rendered.buttons, 1):
             self.out.write(f"  {number}. {button.label}\n")
-        if rendered.step:  # a question: its options (possibly none) replace the previous ones
+        if rendered.buttons or rendered.step:  # a question or a choice: its options replace the previous ones
             self.buttons = rendered.buttons
         self.out.flush()
 
-    def handle(self, event: Event) -> None:
-        self.state, outputs = self.engine.step(self.state, event)
-        self._show_all(outputs)
+    async def handle(self, kind: InputKind, value: str = "", arg: str = "") -> None:
+        effects = await self.service.handle(Input(self.person, kind, value, arg, language_hint=self.lang))
+        for effect in effects:
+            self.carry_out(effect)
 
-    def _show_all(self, outputs: list[Output]) -> None:
-        for output in outputs:
-            rendered = render_output(output, self.state.lang)
-            if rendered is not None:
-                self.show(rendered)
+    def carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Reply):
+            self.show(effect.message)
+        elif isinstance(effect, Erased):
+            self.buttons = ()
+            self.show(effect.farewell)
+        elif isinstance(effect, SendDocument):
+            path = self.documents / effect.filename
+            path.write_bytes(effect.content)
+            path.chmod(0o600)  # the person's data: readable by them only
+            saved = render(Message(N_("console.document_saved"), {"path": str(path)}), self.lang)
+            self.out.write(f"{effect.caption}\n{saved}\n")
+            self.out.flush()
+        else:
+            raise TypeError(f"the terminal cannot carry out {type(effect).__name__}")
 
-    def event_for(self, line: str) -> Event:
-        """A typed line as an engine event: a command, a numbered option, a button label or text."""
-        today = self.today()
+    def input_for(self, line: str) -> tuple[InputKind, str, str]:
+        """A typed line as an input: a command, a numbered option, a button label or text."""
         if line.startswith("/"):
             name, _, arg = line[1:].partition(" ")
             name = name.lower()
-            if name == "start":
-                return Event.start(today)
-            return Event.command(name, today, arg)
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            return Event.press(self.buttons[int(line) - 1].id, today)
+            return (InputKind.START, "", "") if name == "start" else (InputKind.COMMAND, name, arg.strip())
+        # On a date or number question only "I don't know" is a button: a number typed is the answer.
+        real_choices = any(not b.id.partition(":")[2].startswith("?") for b in self.buttons)
+        if line.isdigit() and real_choices and 1 <= int(line) <= len(self.buttons):
+            return InputKind.BUTTON, self.buttons[int(line) - 1].id, ""
         for button in self.buttons:
             if normalize(line) == normalize(button.label):
-                return Event.press(button.id, today)
-        return Event.text(line, today)
+                return InputKind.BUTTON, button.id, ""
+        return InputKind.TEXT, line, ""
 
-    def run(self, lines: TextIO, echo: bool) -> int:
-        self.handle(Event.start(self.today()))
+    async def run(self, lines: TextIO, echo: bool) -> int:
+        await self.handle(InputKind.START)
         while True:
             if not echo:
                 self.out.write("> ")
@@ -97,11 +116,27 @@ class ConsoleChat:
                 continue
             if line.lower() in QUIT:
                 break
-            self.handle(self.event_for(line))
-        self.out.write(render(Message(N_("console.bye")), self.state.lang) + "\n")
+            await self.handle(*self.input_for(line))
+        self.lang = await self.service.stored_language(self.person)
+        self.out.write(render(Message(N_("console.bye")), self.lang) + "\n")
         return 0
 
 
-def run_console(programs: dict[str, Program], lang: str, today: Callable[[], date]) -> int:
-    chat = ConsoleChat(programs, lang, today, sys.stdout)
-    return chat.run(sys.stdin, echo=not sys.stdin.isatty())
+async def run_console(config: Config, lang: Lang, today: date | None, lines: TextIO, out: TextIO) -> int:
+    """The terminal chat on the configured database (migrated first), until end of input or /quit.
+
+    `today` pins the dialog's date (to try a past edition of an offer); stored times stay real.
+    """
+    url = config.sqlalchemy_url()
+    await upgrade_async(url)
+    database = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
+    try:
+        service = ConversationService.from_config(config, sessionmaker(database), database, today=today)
+        chat = ConsoleChat(service, out, person=terminal_user(), lang=lang, documents=Path.cwd())
+        return await chat.run(lines, echo=not lines.isatty())
+    finally:
+        await database.dispose()
+
+
+def start_console(config: Config, lang: Lang, today: date | None, lines: TextIO, out: TextIO) -> int:
+    return asyncio.run(run_console(config, lang, today, lines, out))

@@ -1,8 +1,8 @@
 """Catalogs and locale formatting: the one place where a message key becomes a sentence.
 
-The gettext catalogs `locales/{fr,en}/LC_MESSAGES/messages.po` are compiled in memory at start
-(no build step needed); dates, numbers, amounts and lists are formatted by Babel for `fr_CA`
-and `en_CA`.
+The gettext catalogs `locales/{fr,en}/LC_MESSAGES/messages.po` (package data `bot/locales/` once
+installed, see `bot.resources`) are compiled in memory at start (no build step needed); dates,
+numbers, amounts and lists are formatted by Babel for `fr_CA` and `en_CA`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from babel.units import format_unit
 
 from rules import CHOICE_LABELS, N_, AnyOf, Choice, Lines, Localized, Message, Money, Quantity
 
+from .resources import locales_dir
+
 logger = logging.getLogger(__name__)
 
 Lang = Literal["fr", "en"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("fr", "en")
 LOCALES: Final[dict[str, Locale]] = {"fr": Locale.parse("fr_CA"), "en": Locale.parse("en_CA")}
-LOCALES_DIR = Path(os.environ.get("STAGEBOT_LOCALES", Path(__file__).resolve().parents[1] / "locales"))
+LOCALES_DIR = Path(os.environ.get("STAGEBOT_LOCALES") or locales_dir())  # package data; the variable overrides
 
 YES_NO = {True: N_("choice.yes"), False: N_("choice.no")}
 ONE = {"duration-year": N_("quantity.one_year")}

@@ -21,7 +21,7 @@ def criterion_json(criterion: CriterionResult, lang: str) -> dict[str, Any]:
 
 
 def result_json(result: ProgramResult, lang: str) -> dict[str, Any]:
-    """One program's verdict in the shape of CONTRACTS.md (plus title, deadline and assets)."""
+    """One program's verdict in the shape of docs/contracts.md (plus title, deadline and assets)."""
     program = result.program
     deadline = program.deadline_date
     return {

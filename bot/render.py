@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from dialogs.outputs import Ask, Label, Output, QuotesCard, Say, Unanswered, VerdictCard
 from rules import N_, CriterionResult, Localized, Message, Outcome, ProgramResult, Status
 
-from .i18n import format_value, render
+from .i18n import render
 
 STATUS_KEYS = {
     Status.ELIGIBLE: N_("verdict.eligible"),
@@ -85,15 +85,19 @@ def verdict_text(result: ProgramResult, lang: str) -> Rendered:
     return Rendered("\n".join(parts), heading=heading)
 
 
+def _quote_lines(criterion: CriterionResult, lang: str) -> list[str]:
+    """The offer's words, then the fuller published rule they condense, if the offer file quotes one."""
+    item = {"criterion": criterion_label(criterion.id, lang), "quote": criterion.quote.rstrip(" ;")}
+    lines = ["• " + render(Message(N_("quotes.item"), item), lang)]
+    for outside in criterion.also_stated_in:
+        also = {"title": outside.title, "url": outside.url, "quote": outside.quote.rstrip(" ;")}
+        lines.append("  " + render(Message(N_("quotes.also"), also), lang))
+    return lines
+
+
 def quotes_text(result: ProgramResult, lang: str) -> Rendered:
     heading = render(Message(N_("quotes.title"), {"title": result.program.short_title.localized()}), lang)
-    lines = [
-        "• "
-        + render(
-            Message(N_("quotes.item"), {"criterion": criterion_label(c.id, lang), "quote": c.quote.rstrip(" ;")}), lang
-        )
-        for c in (*result.criteria, *result.assets)
-    ]
+    lines = [line for c in (*result.criteria, *result.assets) for line in _quote_lines(c, lang)]
     return Rendered("\n".join(lines), heading=heading)
 
 
@@ -108,7 +112,11 @@ def ask_text(ask: Ask, lang: str) -> Rendered:
 
 
 def render_output(output: Output, lang: str) -> Rendered | None:
-    """The message for one output; None for what is not shown to the person (`Unanswered`)."""
+    """The message for one output; None for what is not shown to the person (`Unanswered`).
+
+    An output type this function does not know raises `TypeError`: a new kind of output must be
+    given its wording here, not shown to a person as a Python repr.
+    """
     if isinstance(output, Say):
         return Rendered(render(output.message, lang))
     if isinstance(output, Ask):
@@ -119,4 +127,4 @@ def render_output(output: Output, lang: str) -> Rendered | None:
         return quotes_text(output.result, lang)
     if isinstance(output, Unanswered):
         return None
-    return Rendered(format_value(output, lang))
+    raise TypeError(f"render_output cannot show a {type(output).__name__}; give it a wording in bot/render.py")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rules import N_
 
+from .dont_know import says_dont_know
 from .parsing import Invalid, Parsed, normalize
 
 _YES = {
@@ -54,7 +55,13 @@ def _words(text: str) -> list[str]:
 
 
 def parse_yes_no(text: str) -> Parsed | Invalid:
-    """oui/non/yes/no/o/n/y, everyday variants, and answers that start with one ("oui je pense")."""
+    """oui/non/yes/no/o/n/y, everyday variants, and answers that start with one ("oui je pense").
+
+    "No idea" or "aucune idée" start with a "no" word but are not a no: refused here, so that a
+    caller that does not look for "I don't know" first still never records a false answer.
+    """
+    if says_dont_know(text):
+        return Invalid(N_("parse.yes_no"))
     clean = normalize(text).strip(" .!")
     if clean.startswith(_NO_PHRASES):
         return Parsed(False)

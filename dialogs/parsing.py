@@ -2,7 +2,8 @@
 
 Accents and case never matter. Each parser returns `Parsed`, `Ambiguous` (a date to confirm in
 words) or `Invalid` with the catalog key of the reason, so the person learns what to fix. Yes/no
-and closed choices are in `choices`, numbers of years in `numbers`.
+and closed choices are in `choices`, numbers of years in `numbers`, "I don't know" in
+`dont_know`; `answers.parse_answer` puts them together for one question.
 """
 
 from __future__ import annotations
@@ -32,8 +33,15 @@ class Ambiguous:
 
 @dataclass(frozen=True)
 class Invalid:
+    """Not an answer: `reason` is the catalog key of what to fix, `params` fill its placeholders."""
+
     reason: str
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DontKnow:
+    """The person says they do not know: the fact stays unknown (never "no" or zero)."""
 
 
 ParseResult = Parsed | Ambiguous | Invalid
@@ -149,3 +157,17 @@ def parse_date(text: str, today: date) -> ParseResult:
     if _MONTH_YEAR.match(clean) or re.fullmatch(r"\d{4}", clean):
         return Invalid(N_("parse.date.needs_day"))
     return Invalid(N_("parse.date.format"))
+
+
+def choose_reading(text: str, candidates: tuple[date, date], today: date) -> date | None:
+    """Which reading of an ambiguous date the person means: `1`, `2`, or one said in words.
+
+    Both readings share the year, so "le 4 mars" or "April 3" needs none to be understood.
+    """
+    clean = text.strip()
+    if clean in ("1", "2"):
+        return candidates[int(clean) - 1]
+    said = parse_date(f"{clean} {candidates[0].year}", today)
+    if isinstance(said, Parsed) and said.value in candidates:
+        return said.value  # type: ignore[no-any-return]
+    return None

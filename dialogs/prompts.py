@@ -25,6 +25,7 @@ from .synonyms import SYNONYMS
 
 Translate = Callable[[str, str], str]
 ALL_OPEN = "?all"
+DONT_KNOW = "?unknown"  # `<fact>:?unknown`: the person does not know; the fact stays unknown
 DEGREE_LABEL = FACT_LABELS["highest_degree"]
 HINTS = {
     InputKind.DATE: N_("hint.date"),
@@ -41,6 +42,11 @@ def choice_buttons(fact: str) -> list[Button]:
     if question.kind is InputKind.CHOICE:
         return [Button(f"{fact}:{value}", Message(CHOICE_LABELS[(fact, value)])) for value in question.choices]
     return []
+
+
+def dont_know_button(fact: str) -> Button:
+    """On every question, dates and numbers included: not knowing is an answer the bot understands."""
+    return Button(f"{fact}:{DONT_KNOW}", Message(N_("button.dont_know")))
 
 
 def rescue_buttons(step: str) -> list[Button]:
@@ -81,7 +87,7 @@ def question_prompt(
     remaining = questions_to_ask(facts, programs, today, state.skipped)
     done = len([f for f in state.asked if f != fact])
     total = done + max(len(remaining), 1)
-    buttons = choice_buttons(fact) + (rescue_buttons(fact) if rescue else [])
+    buttons = [*choice_buttons(fact), dont_know_button(fact), *(rescue_buttons(fact) if rescue else [])]
     hint_key = HINTS[question.kind]
     return Ask(
         step=fact,

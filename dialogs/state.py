@@ -8,19 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from rules import FACTS, FactError, FactValue, dump_facts, parse_fact
 
 VERSION = 1
 
-PHASES = ("welcome", "programs", "consent", "declined", "question", "confirm_date", "review", "done")
+
+class Phase(StrEnum):
+    """Where a conversation stands; the values are what stored states hold, so never change them."""
+
+    WELCOME = "welcome"  # nothing shown yet
+    PROGRAMS = "programs"  # the offer menu
+    CONSENT = "consent"  # the privacy notice, before the first personal question
+    DECLINED = "declined"  # the notice was declined: nothing is asked
+    QUESTION = "question"  # a fact is pending
+    CONFIRM_DATE = "confirm_date"  # a numeric date that reads two ways, to confirm in words
+    REVIEW = "review"  # the list of answers, to change one
+    DONE = "done"  # the verdict was given
+
+
+PHASES = tuple(phase.value for phase in Phase)  # kept for callers that list the stored strings
+ANSWERING = frozenset({Phase.QUESTION, Phase.CONFIRM_DATE})  # a fact is pending: answers, skip, "I don't know"
 
 
 @dataclass
 class DialogState:
     lang: str = "fr"
-    phase: str = "welcome"
+    phase: Phase = Phase.WELCOME
     programs: list[str] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)  # JSON values (dates as ISO strings)
     skipped: list[str] = field(default_factory=list)
@@ -31,6 +48,10 @@ class DialogState:
     editing: str | None = None  # a fact being changed from the review
     consent: int | None = None  # version of the privacy notice accepted
     reset_notice: bool = False  # the stored state could not be used: say so once
+
+    def __post_init__(self) -> None:
+        # Stored states and older callers give the phase as a plain string; an unknown one raises ValueError.
+        self.phase = Phase(self.phase)
 
     def facts(self) -> dict[str, FactValue]:
         """The answers as typed facts; an answer that no longer parses is left out."""
@@ -61,7 +82,7 @@ class DialogState:
                 self.skipped.remove(fact)
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": VERSION, **asdict(self)}
+        return {"v": VERSION, **asdict(self), "phase": self.phase.value}
 
 
 # From version N to N+1, for every N below VERSION; each returns the state with "v" raised.
@@ -81,10 +102,12 @@ def load_state(raw: Any, *, lang: str = "fr") -> DialogState:
             raise ValueError("state from a newer version")
         known = {k: v for k, v in raw.items() if k in DialogState.__dataclass_fields__}
         state = DialogState(**known)
-        if state.phase not in PHASES or (state.pending is not None and state.pending not in FACTS):
-            raise ValueError("unknown phase or question")
+        if state.pending is not None and state.pending not in FACTS:  # an unknown phase already raised
+            raise ValueError("unknown question")
         if not isinstance(state.answers, dict) or state.lang not in ("fr", "en"):
             raise ValueError("malformed answers or language")
+        if len(state.candidates) not in (0, 2) or any(date.fromisoformat(d) is None for d in state.candidates):
+            raise ValueError("malformed date readings")
         state.answers = {k: v for k, v in state.answers.items() if k in FACTS}
         state.asked = [f for f in state.asked if f in state.answers]
         return state

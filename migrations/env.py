@@ -47,9 +47,13 @@ def _run(connection: Connection) -> None:
 
 
 async def _online(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, foreign_keys=False)  # SQLite rebuilds tables: no cascade meanwhile
     async with engine.connect() as connection:
         await connection.run_sync(_run)
+        if connection.dialect.name == "sqlite":
+            broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+            if broken:
+                raise RuntimeError(f"migration left {len(broken)} rows pointing nowhere")
     await engine.dispose()
 
 

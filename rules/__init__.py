@@ -18,7 +18,7 @@ from .facts import (
     parse_facts,
 )
 from .messages import N_, AnyOf, Lines, Localized, Message, Money
-from .model import NotStated, Program, load_program, load_programs, select_programs
+from .model import NotStated, OutsideSource, Program, load_program, load_programs, select_programs
 from .questioning import next_question, questions_to_ask
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "NotStated",
     "OfferFileError",
     "Outcome",
+    "OutsideSource",
     "Program",
     "ProgramResult",
     "Quantity",

@@ -11,7 +11,7 @@ from .criteria import compile_criteria
 from .criterion import Criterion, Outcome
 from .facts import Facts
 from .messages import Message
-from .model import Program
+from .model import OutsideSource, Program
 
 
 class Status(StrEnum):
@@ -29,6 +29,7 @@ class CriterionResult:
     explanation: Message
     quote: str
     blocking: bool
+    also_stated_in: tuple[OutsideSource, ...] = ()  # the organisation's fuller rule, when the offer condenses it
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,12 @@ def status_of(outcomes: Iterable[Outcome]) -> Status:
 def _result(criterion: Criterion, facts: Facts, program: Program, today: date) -> CriterionResult:
     verdict = criterion.evaluate(facts, program, today)
     return CriterionResult(
-        criterion.id, verdict.outcome, verdict.explanation, criterion.spec.source, not criterion.advisory
+        criterion.id,
+        verdict.outcome,
+        verdict.explanation,
+        criterion.spec.source,
+        not criterion.advisory,
+        tuple(criterion.spec.also_stated_in),
     )
 
 

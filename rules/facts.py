@@ -1,4 +1,4 @@
-"""The facts a person gives (CONTRACTS.md), their types, and strict parsing of JSON values."""
+"""The facts a person gives (docs/contracts.md), their types, and strict parsing of JSON values."""
 
 from __future__ import annotations
 

@@ -135,6 +135,18 @@ class Education(Criterion):
             return ["graduation_date"]
         return []
 
+    def _accepted_as_enrolled(self, params: dict[str, Any]) -> Message:
+        """Accepted as enrolled; when the offer condenses a fuller published rule, name that rule.
+
+        Otherwise the offer's own quote, shown next to the explanation, would seem to contradict it
+        (IOM's Rabat offer names only the final year of a first degree, not graduate students).
+        """
+        fuller = self.spec.also_stated_in
+        if not fuller:
+            return Message(N_("explain.education.in_progress.met"), params)
+        page = {"title": fuller[0].title, "url": fuller[0].url}
+        return Message(N_("explain.education.in_progress.met_fuller_rule"), {**params, **page})
+
     def evaluate(self, facts: Facts, program: Program, today: date) -> Verdict:
         p = self.params
         assert isinstance(p, EducationParams)
@@ -152,7 +164,7 @@ class Education(Criterion):
             return Verdict(Outcome.UNKNOWN, Message(N_("explain.education.unknown"), params))
         params["status"] = Choice("education", education)
         if education in p.accepted_in_progress:
-            return Verdict(Outcome.MET, Message(N_("explain.education.in_progress.met"), params))
+            return Verdict(Outcome.MET, self._accepted_as_enrolled(params))
         if education == "none":
             return Verdict(Outcome.NOT_MET, Message(N_("explain.education.in_progress.not_met"), params))
         degree = facts.get("highest_degree")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import OfferFileError, UnknownProgramError
 from .messages import Localized
 
-OFFERS_DIR = Path(__file__).parent / "offers"
+OFFERS_DIR = Path(str(files("rules") / "offers"))  # package data: rules/offers/*.yaml of the install
 
 
 class _Frozen(BaseModel):
@@ -85,6 +86,19 @@ class LanguageRequirement(_Frozen):
     source: str
 
 
+class OutsideSource(_Frozen):
+    """The organisation's own published rule that an offer's sentence condenses, quoted as written.
+
+    An offer may shorten a standard rule (IOM's Rabat offer leaves out graduate students); the
+    value read from the fuller text then carries that text too, so staff can check the reading.
+    """
+
+    publisher: str
+    title: str
+    url: str = Field(pattern=r"^https://")
+    quote: str
+
+
 class CriterionSpec(_Frozen):
     """One criterion of an offer: a kind of the vocabulary with its parameters and its source."""
 
@@ -92,6 +106,7 @@ class CriterionSpec(_Frozen):
     kind: str
     params: dict[str, Any] = Field(default_factory=dict)
     source: str
+    also_stated_in: list[OutsideSource] = Field(default_factory=list)
 
 
 class Program(_Frozen):

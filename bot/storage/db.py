@@ -17,11 +17,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:
+def create_engine(url: str, *, busy_timeout_ms: int = 5000, foreign_keys: bool = True) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` transactions.
 
     `BEGIN IMMEDIATE` takes the write lock at the start of a transaction, so two writers wait for
     each other (busy timeout) instead of failing with `database is locked` on a lock upgrade.
+    `secure_delete` overwrites erased rows with zeros, so an erased person's answers do not stay
+    readable in free pages of the file. Migrations turn `foreign_keys` off: SQLite rebuilds a
+    table to alter it, and dropping the old copy would otherwise cascade to every row about people.
     """
     parsed = make_url(url)
     if not is_sqlite(url):
@@ -36,7 +39,8 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -45,6 +49,21 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+async def scrub(engine: AsyncEngine) -> None:
+    """After an erasure: move the WAL into the file and truncate it, so no erased byte stays on disk.
+
+    With `secure_delete` the erased rows are zeroed in the pages; the WAL still holds older copies
+    of those pages until a checkpoint. PostgreSQL needs nothing here: VACUUM reclaims in time.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+from ..resources import migrations_dir
+
+MIGRATIONS = migrations_dir()  # the Alembic script directory, package data `bot/migrations/` once installed
 
 
 def alembic_config(url: str) -> AlembicConfig:

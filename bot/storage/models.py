@@ -51,12 +51,22 @@ def _person_fk() -> Any:
     return ForeignKey("people.id", ondelete="CASCADE")
 
 
+# A 64-bit surrogate key; on SQLite it must be spelt INTEGER to be the auto-incremented rowid.
+PERSON_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Person(Base):
-    """Someone who wrote to the bot: Telegram user id, chat, language choice, consent."""
+    """Someone who wrote to the bot on some channel, keyed by (channel, id on that channel).
+
+    `id` is the bot's own key, referenced by every row about the person; `external_id` is the
+    channel's (a Telegram user id, a Rasa sender id, the terminal's user name).
+    """
 
     __tablename__ = "people"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_people_channel_external_id"),)
+    id: Mapped[int] = mapped_column(PERSON_ID, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(2))  # chosen with /language
     consent_version: Mapped[int | None] = mapped_column(Integer)
     consent_at: Mapped[datetime | None]
@@ -66,13 +76,20 @@ class Person(Base):
     send_refilled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
+    # The one-time token of the pending /forget confirmation: an old or forged button erases nothing.
+    forget_nonce: Mapped[str | None] = mapped_column(String(32))
 
 
 class DialogStateRow(Base):
-    """The engine's JSON state with its version, saved after every step."""
+    """A dialog's JSON state with its version, saved after every step.
+
+    One row per person and dialog: the eligibility dialog today; a staff member's sub-dialogs
+    (editing an FAQ answer, composing a broadcast) get rows of their own and never overwrite it.
+    """
 
     __tablename__ = "dialog_states"
     person_id: Mapped[int] = mapped_column(BigInteger, _person_fk(), primary_key=True)
+    dialog: Mapped[str] = mapped_column(String(32), primary_key=True, default="eligibility")
     version: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
@@ -121,7 +138,9 @@ class FaqEntry(Base):
     lang: Mapped[str] = mapped_column(String(2))
     program_id: Mapped[str | None] = mapped_column(String(64))
     answer: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="SET NULL", name="fk_faq_entries_updated_by_people")
+    )
     updated_at: Mapped[datetime]
 
 
@@ -139,14 +158,15 @@ class UnansweredQuestion(Base):
 class InboxUpdate(Base):
     """Every Telegram update, stored before it is acknowledged; processed once, in order per person.
 
-    Once processed, the payload and the person are cleared: only the update id stays, so that a
+    `person_key` is the person's `channel:external_id` (the person row may not exist yet). Once
+    processed, the payload and the key are cleared: only the update id stays, so that a
     redelivered update is recognised and not acted on twice.
     """
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_pending", "person_id", "processed_at"),)
+    __table_args__ = (Index("ix_inbox_pending", "person_key", "processed_at"),)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    person_id: Mapped[int | None] = mapped_column(BigInteger)
+    person_key: Mapped[str | None] = mapped_column(String(96))
     payload: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime] = mapped_column(index=True)
     processed_at: Mapped[datetime | None]
@@ -168,6 +188,16 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
+    # Which process holds the "sending" lease: a restarted process reclaims its predecessor's at once.
+    lease_owner: Mapped[str | None] = mapped_column(String(96))
+
+
+class GroupNotice(Base):
+    """A group or channel the bot told, once, to write to it privately. Nothing about any person."""
+
+    __tablename__ = "group_notices"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    noticed_at: Mapped[datetime]
 
 
 PERSONAL_TABLES = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,8 @@ from .models import (
     AnswerRow,
     Base,
     DialogStateRow,
+    FaqEntry,
+    GroupNotice,
     InboxUpdate,
     OutboxMessage,
     Person,
@@ -37,64 +38,99 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def store_update(session: AsyncSession, update_id: int, person_id: int | None, payload: dict[str, Any]) -> bool:
+def person_key(channel: str, external_id: str) -> str:
+    """The inbox's key of a person: `channel:external_id` (the person row may not exist yet)."""
+    return f"{channel}:{external_id}"
+
+
+async def store_update(
+    session: AsyncSession, update_id: int, person: str | None, payload: dict[str, Any], at: datetime | None = None
+) -> bool:
     """Record an update before acknowledging it; False when it was already recorded."""
     statement = (
         _insert(session, InboxUpdate)
-        .values(update_id=update_id, person_id=person_id, payload=payload, received_at=now())
+        .values(update_id=update_id, person_key=person, payload=payload, received_at=at or now())
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
     result = await session.execute(statement.returning(InboxUpdate.update_id))
     return result.scalar_one_or_none() is not None
 
 
-async def lock_person(session: AsyncSession, person_id: int, chat_id: int) -> Person:
+async def lock_person(session: AsyncSession, channel: str, external_id: str, at: datetime | None = None) -> Person:
     """The person's row, created if new and locked until the end of the transaction.
 
     The row lock serialises one person's updates across processes (PostgreSQL); SQLite
     transactions are already serialised by `BEGIN IMMEDIATE`.
     """
-    moment = now()
+    moment = at or now()
     await session.execute(
         _insert(session, Person)
-        .values(id=person_id, chat_id=chat_id, created_at=moment, last_seen_at=moment, blocked=False)
-        .on_conflict_do_nothing(index_elements=["id"])
+        .values(channel=channel, external_id=external_id, created_at=moment, last_seen_at=moment, blocked=False)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     )
-    query = select(Person).where(Person.id == person_id).execution_options(populate_existing=True)
+    query = (
+        select(Person)
+        .where(Person.channel == channel, Person.external_id == external_id)
+        .execution_options(populate_existing=True)
+    )
     if _is_postgres(session):
         query = query.with_for_update()
     person = (await session.execute(query)).scalar_one()
     person.last_seen_at = moment
-    person.chat_id = chat_id
     return person
 
 
-async def pending_updates(session: AsyncSession, person_id: int) -> Sequence[InboxUpdate]:
+async def find_person(session: AsyncSession, channel: str, external_id: str) -> Person | None:
+    query = select(Person).where(Person.channel == channel, Person.external_id == external_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def pending_updates(session: AsyncSession, person: str) -> Sequence[InboxUpdate]:
     query = (
         select(InboxUpdate)
-        .where(InboxUpdate.person_id == person_id, InboxUpdate.processed_at.is_(None))
+        .where(InboxUpdate.person_key == person, InboxUpdate.processed_at.is_(None))
         .order_by(InboxUpdate.update_id)
     )
     return (await session.execute(query)).scalars().all()
 
 
-async def people_with_pending_updates(session: AsyncSession) -> list[tuple[int, int]]:
-    """(person id, chat id) of everyone with an unprocessed update, e.g. after a crash."""
-    query = select(InboxUpdate.person_id).where(InboxUpdate.processed_at.is_(None), InboxUpdate.person_id.is_not(None))
-    ids = sorted({pid for pid in (await session.execute(query)).scalars() if pid is not None})
-    chats = dict((await session.execute(select(Person.id, Person.chat_id).where(Person.id.in_(ids)))).tuples().all())
-    return [(pid, chats.get(pid, pid)) for pid in ids]
+async def people_with_pending_updates(session: AsyncSession) -> list[str]:
+    """Keys of everyone with an unprocessed update, e.g. after a crash."""
+    query = select(InboxUpdate.person_key).where(
+        InboxUpdate.processed_at.is_(None), InboxUpdate.person_key.is_not(None)
+    )
+    return sorted({key for key in (await session.execute(query)).scalars() if key is not None})
 
 
-def mark_processed(update: InboxUpdate) -> None:
+async def unkeyed_pending_updates(session: AsyncSession) -> Sequence[InboxUpdate]:
+    """Stored updates about no person (a group, a channel post) not yet handled."""
+    query = select(InboxUpdate).where(InboxUpdate.processed_at.is_(None), InboxUpdate.person_key.is_(None))
+    return (await session.execute(query.order_by(InboxUpdate.update_id))).scalars().all()
+
+
+def mark_processed(update: InboxUpdate, at: datetime | None = None) -> None:
     """Keep only the update id: enough to refuse a redelivery, nothing about the person."""
-    update.processed_at = now()
+    update.processed_at = at or now()
     update.payload = None
-    update.person_id = None
+    update.person_key = None
 
 
-async def load_state(session: AsyncSession, person_id: int) -> dict[str, Any] | None:
-    row = await session.get(DialogStateRow, person_id)
+async def first_group_notice(session: AsyncSession, chat_id: int, at: datetime | None = None) -> bool:
+    """True the first time a group is seen: the bot tells it once to write privately, then keeps quiet."""
+    statement = (
+        _insert(session, GroupNotice)
+        .values(chat_id=chat_id, noticed_at=at or now())
+        .on_conflict_do_nothing(index_elements=["chat_id"])
+    )
+    result = await session.execute(statement.returning(GroupNotice.chat_id))
+    return result.scalar_one_or_none() is not None
+
+
+ELIGIBILITY = "eligibility"  # the dialog whose answers are the person's facts
+
+
+async def load_state(session: AsyncSession, person_id: int, dialog: str = ELIGIBILITY) -> dict[str, Any] | None:
+    row = await session.get(DialogStateRow, (person_id, dialog))
     return dict(row.state) if row is not None else None
 
 
@@ -103,15 +139,16 @@ async def save_state(
     person_id: int,
     state: dict[str, Any],
     verdicts: Iterable[tuple[str, str, list[str], list[str]]] = (),
+    at: datetime | None = None,
 ) -> None:
-    """The engine's state, the answers it holds (one row per fact) and the latest verdicts."""
-    moment = now()
+    """The eligibility dialog's state, the answers it holds (one row per fact) and the latest verdicts."""
+    moment = at or now()
     version = int(state.get("v", 0))
     await session.execute(
         _insert(session, DialogStateRow)
-        .values(person_id=person_id, version=version, state=state, updated_at=moment)
+        .values(person_id=person_id, dialog=ELIGIBILITY, version=version, state=state, updated_at=moment)
         .on_conflict_do_update(
-            index_elements=["person_id"], set_={"version": version, "state": state, "updated_at": moment}
+            index_elements=["person_id", "dialog"], set_={"version": version, "state": state, "updated_at": moment}
         )
     )
     answers: dict[str, Any] = dict(state.get("answers", {}))
@@ -144,100 +181,10 @@ async def save_state(
         )
 
 
-async def enqueue(
-    session: AsyncSession, person_id: int | None, chat_id: int, payloads: Iterable[dict[str, Any]], kind: str = "reply"
+async def record_unanswered(
+    session: AsyncSession, person_id: int | None, text: str, lang: str, at: datetime | None = None
 ) -> None:
-    moment = now()
-    for payload in payloads:
-        session.add(
-            OutboxMessage(
-                person_id=person_id,
-                chat_id=chat_id,
-                kind=kind,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                not_before=moment,
-                created_at=moment,
-            )
-        )
-
-
-LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
-
-
-@dataclass(frozen=True)
-class ChatPace:
-    """Telegram's per-chat limit: `burst` messages at once, then `per_second`."""
-
-    per_second: float = 1.0
-    burst: int = 3
-
-
-async def claim_next(
-    session: AsyncSession, person_id: int, pace: ChatPace | None = None
-) -> tuple[OutboxMessage | None, float]:
-    """The person's oldest due message, leased for sending, or None and how long to wait.
-
-    At most one message per person is out at a time, so replies arrive in order even when several
-    processes send; a lease that expires (a sender died) makes the message due again. The chat's
-    flood bucket lives on the person's row, so every process paces the chat together; a token is
-    taken when the send completes (`charge_send`).
-    """
-    moment = now()
-    if _is_postgres(session):  # one claim per person at a time, across processes
-        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
-    rows = (
-        (
-            await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.person_id == person_id, OutboxMessage.status.in_(("pending", "sending")))
-                .order_by(OutboxMessage.id)
-                .limit(2)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if not rows:
-        return None, 0.0
-    first = rows[0]
-    if first.not_before > moment:
-        # another sender holds it ("sending"), or it waits for a retry ("pending")
-        return None, (first.not_before - moment).total_seconds()
-    if pace is not None:
-        person = await session.get(Person, person_id)
-        tokens = _tokens(person, pace, moment) if person is not None else float(pace.burst)
-        if tokens < 1:
-            return None, (1 - tokens) / pace.per_second
-    first.status, first.not_before = "sending", moment + LEASE
-    return first, 0.0
-
-
-def _tokens(person: Person, pace: ChatPace, moment: datetime) -> float:
-    if person.send_tokens is None or person.send_refilled_at is None:
-        return float(pace.burst)
-    elapsed = max(0.0, (moment - person.send_refilled_at).total_seconds())
-    return min(float(pace.burst), person.send_tokens + elapsed * pace.per_second)
-
-
-async def charge_send(session: AsyncSession, person_id: int, pace: ChatPace) -> None:
-    """Take a token from the chat's bucket when a send completed (never earlier than it reached Telegram)."""
-    person = await session.get(Person, person_id)
-    if person is not None:
-        moment = now()
-        person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - 1), moment
-
-
-async def people_with_due_messages(session: AsyncSession) -> list[int]:
-    query = select(OutboxMessage.person_id).where(
-        OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.not_before <= now()
-    )
-    return sorted({p for p in (await session.execute(query)).scalars() if p is not None})
-
-
-async def record_unanswered(session: AsyncSession, person_id: int | None, text: str, lang: str) -> None:
-    session.add(UnansweredQuestion(person_id=person_id, text=text[:1000], lang=lang, asked_at=now()))
+    session.add(UnansweredQuestion(person_id=person_id, text=text[:1000], lang=lang, asked_at=at or now()))
 
 
 async def set_blocked(session: AsyncSession, person_id: int, blocked: bool) -> None:
@@ -251,7 +198,10 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         return moment.isoformat() if moment else None
 
     person = await session.get(Person, person_id)
-    state = await session.get(DialogStateRow, person_id)
+    states = (
+        (await session.execute(select(DialogStateRow).where(DialogStateRow.person_id == person_id))).scalars().all()
+    )
+    dialogs = {row.dialog: row.state for row in states}
     answers = (await session.execute(select(AnswerRow).where(AnswerRow.person_id == person_id))).scalars().all()
     verdicts = (await session.execute(select(VerdictRow).where(VerdictRow.person_id == person_id))).scalars().all()
     subscriptions = (
@@ -265,7 +215,9 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
     queued = (
         (
             await session.execute(
-                select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.status == "pending")
+                select(OutboxMessage).where(
+                    OutboxMessage.person_id == person_id, OutboxMessage.status.in_(("pending", "sending"))
+                )
             )
         )
         .scalars()
@@ -275,8 +227,9 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         "person": None
         if person is None
         else {
-            "telegram_user_id": person.id,
-            "chat_id": person.chat_id,
+            "channel": person.channel,
+            "id_on_channel": person.external_id,
+            **({"telegram_user_id": int(person.external_id)} if person.channel == "telegram" else {}),
             "language": person.language,
             "consent_version": person.consent_version,
             "consent_at": iso(person.consent_at),
@@ -285,7 +238,8 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         },
         "answers": {row.fact: row.value.get("value") for row in answers},
         "verdicts": {row.program_id: {"status": row.status, **row.failing} for row in verdicts},
-        "dialog_state": None if state is None else state.state,
+        "dialog_state": dialogs.get(ELIGIBILITY),
+        "other_dialogs": {name: state for name, state in dialogs.items() if name != ELIGIBILITY},
         "subscriptions": [
             {"program": s.program_id, "topic": s.topic, "since": iso(s.created_at)} for s in subscriptions
         ],
@@ -295,20 +249,29 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
 
 
 async def erase_person(session: AsyncSession, person_id: int) -> None:
-    """Remove the person from every table (`/forget`)."""
+    """Remove the person from every table (`/forget`); what they edited as staff stays, unsigned.
+
+    Rows are deleted explicitly rather than by cascade, so the erasure does not depend on SQLite
+    connections having `foreign_keys` on.
+    """
+    person = await session.get(Person, person_id)
     for table in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
         await session.execute(delete(table).where(table.person_id == person_id))
-    await session.execute(delete(InboxUpdate).where(InboxUpdate.person_id == person_id))
+    await session.execute(update(FaqEntry).where(FaqEntry.updated_by == person_id).values(updated_by=None))
+    if person is not None:
+        key = person_key(person.channel, person.external_id)
+        await session.execute(delete(InboxUpdate).where(InboxUpdate.person_key == key))
     await session.execute(delete(Person).where(Person.id == person_id))
 
 
-async def purge_expired(session: AsyncSession, retention_days: int) -> int:
+async def purge_expired(session: AsyncSession, retention_days: int, at: datetime | None = None) -> int:
     """Erase everyone inactive for longer than the retention; returns how many."""
-    cutoff = now() - timedelta(days=retention_days)
+    moment = at or now()
+    cutoff = moment - timedelta(days=retention_days)
     ids = (await session.execute(select(Person.id).where(Person.last_seen_at < cutoff))).scalars().all()
     for person_id in ids:
         await erase_person(session, person_id)
-    old_updates = now() - timedelta(days=max(retention_days, 7))
+    old_updates = moment - timedelta(days=max(retention_days, 7))
     await session.execute(delete(InboxUpdate).where(InboxUpdate.processed_at < old_updates))
     await session.execute(
         delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff)

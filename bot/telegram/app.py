@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import signal
-from datetime import date, datetime
+from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,19 +15,18 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from dialogs.engine import Engine
-from rules import N_, load_programs
+from rules import N_
 
 from ..config import Config
 from ..i18n import LANGUAGES, gettext
+from ..services import ConversationService
 from ..storage.db import create_engine, sessionmaker
 from ..storage.migrate import upgrade_async
-from .conversation import Conversation
-from .ingest import ALLOWED_UPDATES, Poller, webhook_app
+from .ingest import ALLOWED_UPDATES, Poller, PollingStopped, webhook_app
 from .logs import configure_logging
 from .processor import PerPersonUpdateProcessor
 from .sender import Sender
-from .service import TelegramService, _where
+from .service import TelegramService, where
 
 logger = logging.getLogger(__name__)
 
@@ -78,33 +77,23 @@ def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  
     url = config.sqlalchemy_url()
     database = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
     sessions = sessionmaker(database)
-    programs = load_programs(config.offers_path())
-    engine = Engine(
-        programs,
-        translate=gettext,
-        require_consent=True,
-        consent_version=config.privacy.consent_version,
-        retention_days=config.privacy.retention_days,
-    )
-
-    def today() -> date:
-        return datetime.now(config.zone).date()
-
-    conversation = Conversation(engine, config.default_language, today)
-    service = TelegramService(
+    conversations = ConversationService.from_config(config, sessions, database)
+    sender = Sender(
         application.bot,
         sessions,
-        conversation,
-        Sender(application.bot, sessions, tg.flood),
-        config.privacy.retention_days,
+        tg.flood,
+        instance=tg.instance_name(),
+        clock=conversations.clock,
+        lease=timedelta(seconds=tg.lease_seconds),
     )
+    service = TelegramService(application.bot, sessions, conversations, sender, config.privacy.retention_days)
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.handle(update)
 
     async def on_error(_update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is not None:
-            logger.error("handler error: %s", _where(context.error))
+            logger.error("handler error: %s", where(context.error))
 
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(on_error)
@@ -150,6 +139,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
     await upgrade_async(config.sqlalchemy_url())
     application, service, database = build(config)
     await _initialize(application)
+    service.username = application.bot.username
     await set_commands(application)
     await application.start()
     background = asyncio.create_task(service.background(config.telegram.retry_interval))
@@ -161,11 +151,21 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
         if config.telegram.mode == "polling":
             with contextlib.suppress(TelegramError):
                 await application.bot.delete_webhook(drop_pending_updates=False)
-            poller = Poller(application.bot, service, dispatch, timeout=config.telegram.poll_timeout)
+            poller = Poller(
+                application.bot,
+                service,
+                dispatch,
+                timeout=config.telegram.poll_timeout,
+                conflict_timeout=config.telegram.conflict_timeout,
+            )
             polling = asyncio.create_task(poller.run())
+            stopped = asyncio.create_task(stop.wait())
             logger.info("bot ready: long polling")
-            await asyncio.wait([polling, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([polling, stopped], return_when=asyncio.FIRST_COMPLETED)
             poller.stop()
+            stopped.cancel()
+            if polling.done() and (failure := polling.exception()) is not None:
+                raise failure  # e.g. a persistent 409: the process stops, non-zero
             polling.cancel()
         else:
             hook = config.telegram.webhook
@@ -188,10 +188,15 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
 
 
 def run_telegram(config: Config) -> int:
+    """Serve until SIGTERM/SIGINT (exit 0), or until Telegram refuses us for good (one line, exit 1)."""
     token = config.bot_token.get_secret_value() if config.bot_token else None
     level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
     configure_logging(token, level if isinstance(level, int) else logging.INFO)
     if config.telegram.mode == "webhook" and not config.telegram.webhook.public_url:
         logger.warning("webhook mode without telegram.webhook.public_url: setWebhook is left to you")
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except PollingStopped as error:
+        logger.error("%s", error)
+        return 1
     return 0

@@ -20,7 +20,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.warnings import PTBUserWarning
 
 from .sender import retry_seconds
-from .service import TelegramService, _where
+from .service import TelegramService, where
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +28,42 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
+MAX_UPDATE_ID = 2**63 - 1  # the inbox keeps update ids as 64-bit integers
+
+
+class PollingStopped(Exception):
+    """Telegram refuses our polling for good (a wrong token, or another process polling for too long)."""
+
+
 class Poller:
-    """`getUpdates` long polling that never confirms an update before it is stored."""
+    """`getUpdates` long polling that never confirms an update before it is stored.
+
+    A 409 Conflict means another process polls with the same token (usually the old one during a
+    rolling deploy): it is retried with backoff, and only if it lasts `conflict_timeout` seconds
+    does polling stop, with `PollingStopped` saying why in one line.
+    """
 
     def __init__(
-        self, bot: Bot, service: TelegramService, dispatch: Callable[[Update], Awaitable[None]], *, timeout: int = 30
+        self,
+        bot: Bot,
+        service: TelegramService,
+        dispatch: Callable[[Update], Awaitable[None]],
+        *,
+        timeout: int = 30,
+        conflict_timeout: float = 120.0,
     ) -> None:
         self.bot = bot
         self.service = service
         self.dispatch = dispatch
         self.timeout = timeout
+        self.conflict_timeout = conflict_timeout
         self.offset: int | None = None
         self.running = True
 
     async def run(self) -> None:
         failures = 0
+        loop = asyncio.get_running_loop()
+        conflict_since: float | None = None
         while self.running:
             try:
                 with warnings.catch_warnings():
@@ -53,13 +74,25 @@ class Poller:
                         api_kwargs={"offset": self.offset, "timeout": self.timeout, "allowed_updates": ALLOWED_UPDATES},
                         read_timeout=self.timeout + 10,
                     )
-                failures = 0
+                failures, conflict_since = 0, None
             except RetryAfter as error:
                 await asyncio.sleep(retry_seconds(error))
                 continue
-            except (InvalidToken, Conflict) as error:
-                logger.error("polling stopped: %s", type(error).__name__)
-                raise
+            except InvalidToken:
+                raise PollingStopped("Telegram refused the bot token (TELEGRAM_BOT_TOKEN); polling stopped") from None
+            except Conflict:
+                conflict_since = conflict_since if conflict_since is not None else loop.time()
+                lasted = loop.time() - conflict_since
+                if lasted >= self.conflict_timeout:
+                    raise PollingStopped(
+                        f"another process has been polling Telegram with this bot token for {lasted:.0f} s "
+                        "(409 Conflict); stop it, or run one poller (or the webhook mode)"
+                    ) from None
+                failures += 1
+                delay = min(0.5 * 2.0 ** (failures - 1), 15.0, max(self.conflict_timeout - lasted, 0.1))
+                logger.warning("getUpdates: 409 Conflict, another poller is running; retrying in %.0fs", delay)
+                await asyncio.sleep(delay)
+                continue
             except (NetworkError, TelegramError) as error:
                 failures += 1
                 delay = min(0.5 * 2 ** (failures - 1), 5.0)  # 0.5, 1, 2, 4, then every 5 s
@@ -74,7 +107,7 @@ class Poller:
                     self.offset = update.update_id + 1
                     stored.append(update)
             except Exception as error:  # the database is unreachable: fetch them again later
-                logger.error("could not store updates: %s", _where(error))
+                logger.error("could not store updates: %s", where(error))
                 await asyncio.sleep(1.0)
             for update in stored:
                 await self.dispatch(update)
@@ -106,14 +139,17 @@ def webhook_app(
             return web.Response(status=403)
         try:
             data = await request.json()
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if isinstance(update_id, bool) or not isinstance(update_id, int) or not 0 <= update_id <= MAX_UPDATE_ID:
+                raise ValueError("update_id out of range")
             update = Update.de_json(data, bot)
-        except Exception as error:
+        except Exception as error:  # invalid input: 400, so that it is not delivered again and again
             logger.warning("webhook body refused: %s", type(error).__name__)
             return web.Response(status=400)
         try:
             await service.store(update)
         except Exception as error:
-            logger.error("could not store an update: %s", _where(error))
+            logger.error("could not store an update: %s", where(error))
             return web.Response(status=503)  # Telegram will deliver it again
         await dispatch(update)
         return web.Response(status=200)

@@ -15,6 +15,7 @@ import asyncio
 import html
 import logging
 import re
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -23,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from .. import faults
+from ..clock import Clock, SystemClock
 from ..config import FloodConfig
-from ..storage import repo
+from ..storage import outbox, repo
 from ..storage.models import OutboxMessage
 from .locks import KeyedLocks
 from .throttle import Throttle
@@ -52,12 +55,20 @@ class Sender:
         flood: FloodConfig | None = None,
         *,
         patience: int = 3,
+        instance: str = "local",
+        clock: Clock | None = None,
+        lease: timedelta = outbox.LEASE,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         flood = flood or FloodConfig()
         self.throttle = Throttle(flood)
-        self.pace = repo.ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
+        self.pace = outbox.ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
+        self.clock = clock or SystemClock()
+        # Leases carry their owner: this process of this instance; a successor reclaims them at once.
+        self.instance = instance
+        self.owner = f"{instance}/{secrets.token_hex(6)}"
+        self.lease = lease
         self.patience = patience
         self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
@@ -114,7 +125,9 @@ class Sender:
         async with self._locks(person_id):
             while True:
                 async with self.sessions.begin() as session:
-                    row, wait = await repo.claim_next(session, person_id, self.pace)
+                    row, wait = await outbox.claim_next(
+                        session, person_id, self.pace, owner=self.owner, at=self.clock.now(), lease=self.lease
+                    )
                     if row is None:
                         if wait > 0:
                             self.flush_later(person_id, wait)
@@ -127,14 +140,20 @@ class Sender:
         self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int
     ) -> bool:
         """Send one leased message and record the outcome; False when the rest must wait."""
-        outcome: dict[str, Any] = {"attempts": attempts}
+        outcome: dict[str, Any] = {"attempts": attempts, "lease_owner": None}
         go_on = True
         try:
             await self.call(payload, chat_id, per_chat=False)
-            outcome |= {"status": "sent", "sent_at": repo.now(), "error": None, "payload": {"method": "sendMessage"}}
+            faults.crash_point("outbox.sent")
+            outcome |= {
+                "status": "sent",
+                "sent_at": self.clock.now(),
+                "error": None,
+                "payload": {"method": "sendMessage"},
+            }
         except RetryAfter as error:
             wait = retry_seconds(error)
-            outcome |= {"status": "pending", "not_before": repo.now() + timedelta(seconds=wait), "error": "flood"}
+            outcome |= {"status": "pending", "not_before": self.clock.now() + timedelta(seconds=wait), "error": "flood"}
             logger.warning("Telegram asked to wait %.1fs", wait)
             self.flush_later(person_id, wait)
             go_on = False
@@ -147,7 +166,7 @@ class Sender:
                 await self.call({"text": _plain(payload["text"])}, chat_id, per_chat=False)
                 outcome |= {
                     "status": "sent",
-                    "sent_at": repo.now(),
+                    "sent_at": self.clock.now(),
                     "error": "sent as plain text",
                     "payload": {"method": "sendMessage"},
                 }
@@ -157,7 +176,7 @@ class Sender:
             delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
             outcome |= {
                 "status": "pending",
-                "not_before": repo.now() + timedelta(seconds=delay),
+                "not_before": self.clock.now() + timedelta(seconds=delay),
                 "error": type(error).__name__,
             }
             logger.warning("send failed (%s); retry in %ss", type(error).__name__, delay)
@@ -166,7 +185,7 @@ class Sender:
         async with self.sessions.begin() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**outcome))
             if outcome.get("status") == "sent" or outcome.get("error") == "flood":
-                await repo.charge_send(session, person_id, self.pace)
+                await outbox.charge_send(session, person_id, self.pace, self.clock.now())
             if outcome.get("error") == "blocked":
                 await repo.set_blocked(session, person_id, True)
                 await session.execute(
@@ -179,6 +198,6 @@ class Sender:
     async def flush_all(self) -> None:
         """Everyone's due messages (retries after an outage, leftovers after a restart)."""
         async with self.sessions() as session:
-            people = await repo.people_with_due_messages(session)
+            people = await outbox.people_with_due_messages(session, self.clock.now())
         for person_id in people:
             await self.flush(person_id)

@@ -1,9 +1,15 @@
-"""The Telegram runtime: stores updates, applies them per person, and delivers replies."""
+"""The Telegram transport: stores updates, hands them to the conversation service, delivers replies.
+
+Each update is stored in the inbox before it is acknowledged (webhook) or confirmed (polling).
+Handling it opens one turn of the conversation service (the person's row locked), applies every
+pending update of that person in update_id order, and queues the replies in the outbox in the
+same transaction; the replies are sent after the commit. Documents (the /mydata export) and the
+goodbye after /forget are sent directly: nothing personal is ever queued.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import traceback
 from dataclasses import dataclass
@@ -13,27 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile, Update
 from telegram.error import TelegramError
 
-from rules import N_
+from rules import N_, Message
 
-from ..i18n import render
+from .. import faults
+from ..i18n import as_language, render
 from ..render import Rendered
-from ..storage import repo
-from ..storage.models import InboxUpdate, Person
-from .conversation import Conversation, read_update
-from .payloads import to_payloads
+from ..services import ConversationService, Effect, Erased, Input, PersonKey, Reply, SendDocument
+from ..storage import outbox, repo
+from .payloads import merge_short, to_payloads
 from .sender import Sender
+from .updates import GroupPost, Membership, chat_of, read_stored, storage_key
 
 logger = logging.getLogger(__name__)
 
 
-def person_and_chat(update: Update) -> tuple[int | None, int | None]:
-    user = update.effective_user
-    chat = update.effective_chat
-    person = user.id if user is not None else (chat.id if chat is not None else None)
-    return person, (chat.id if chat is not None else person)
-
-
-def _where(error: BaseException) -> str:
+def where(error: BaseException) -> str:
     """The exception's type and place, without its message (which may quote a person's input)."""
     frames = traceback.extract_tb(error.__traceback__)
     place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
@@ -44,32 +44,29 @@ def _where(error: BaseException) -> str:
 class TelegramService:
     bot: Bot
     sessions: async_sessionmaker[AsyncSession]
-    conversation: Conversation
+    conversations: ConversationService
     sender: Sender
     retention_days: int
+    username: str | None = None  # the bot's own @username, known after getMe
 
     async def store(self, update: Update) -> bool:
         """Record an update durably (before it is acknowledged); False if it was seen before."""
-        person_id, _ = person_and_chat(update)
+        key, payload = storage_key(update)
         async with self.sessions.begin() as session:
-            return await repo.store_update(session, update.update_id, person_id, update.to_dict())
+            stored = await repo.store_update(session, update.update_id, key, payload, self.conversations.clock.now())
+        faults.crash_point("inbox.stored")
+        return stored
 
     async def handle(self, update: Update) -> None:
-        """Store (if new) and apply this person's pending updates, then send the replies."""
+        """Store (if new) and apply the pending updates it belongs to, then send the replies."""
         await self.store(update)
-        person_id, chat_id = person_and_chat(update)
-        if person_id is None or chat_id is None:
-            await self._drop(update.update_id)
-            return
+        key, _ = storage_key(update)
         if update.callback_query is not None:
             await self._answer_callback(update)
-        await self.drain(person_id, chat_id)
-
-    async def _drop(self, update_id: int) -> None:
-        async with self.sessions.begin() as session:
-            row = await session.get(InboxUpdate, update_id)
-            if row is not None and row.processed_at is None:
-                repo.mark_processed(row)
+        if key is None:
+            await self.handle_unkeyed()
+            return
+        await self.drain(PersonKey.parse(key))
 
     async def _answer_callback(self, update: Update) -> None:
         query = update.callback_query
@@ -79,80 +76,109 @@ class TelegramService:
         except TelegramError as error:  # the press is still handled; the spinner just stays longer
             logger.warning("answerCallbackQuery failed: %s", type(error).__name__)
 
-    async def drain(self, person_id: int, chat_id: int) -> None:
-        """Apply every pending update of one person, in update_id order, in one transaction."""
-        after: list[dict[str, Any]] = []
-        try:
-            async with self.sessions.begin() as session:
-                person = await repo.lock_person(session, person_id, chat_id)
-                for row in await repo.pending_updates(session, person_id):
-                    payloads = await self._apply_one(session, person, row)
-                    direct = [p for p in payloads if p.get("method") in ("forget", "mydata")]
-                    queued = [p for p in payloads if p not in direct]
-                    repo.mark_processed(row)
-                    if any(p["method"] == "forget" for p in direct):
-                        await repo.erase_person(session, person_id)
-                        after = [*direct]
-                        break
-                    await repo.enqueue(session, person_id, chat_id, queued)
-                    after += direct
-        except Exception as error:
-            logger.error("update handling failed for a person: %s", _where(error))
-            await self._apologise(person_id, chat_id)
-            return
-        await self.sender.flush(person_id)
-        for action in after:
-            await self._direct(action, person_id, chat_id)
-
-    async def _apply_one(self, session: AsyncSession, person: Person, row: InboxUpdate) -> list[dict[str, Any]]:
-        if row.payload is None:
-            return []
-        update = Update.de_json(row.payload, self.bot)
-        return await self.conversation.apply(session, person, read_update(update))
-
-    async def _apologise(self, person_id: int, chat_id: int) -> None:
-        """Something broke: mark the pending updates done (no loop) and say sorry; answers stay saved."""
-        lang = self.conversation.default_language
-        try:
-            async with self.sessions.begin() as session:
-                state = await repo.load_state(session, person_id)
-                lang = str((state or {}).get("lang", lang))
-                for row in await repo.pending_updates(session, person_id):
-                    repo.mark_processed(row)
-        except Exception as error:
-            logger.error("could not mark updates after a failure: %s", _where(error))
-        await self.sender.send_now(chat_id, to_payloads(Rendered(render(N_("error.internal"), lang))))
-
-    async def _direct(self, action: dict[str, Any], person_id: int, chat_id: int) -> None:
-        lang = str(action.get("lang", self.conversation.default_language))
-        if action["method"] == "forget":
-            await self.sender.send_now(chat_id, to_payloads(Rendered(render(N_("forget.done"), lang))))
-            return
+    async def handle_unkeyed(self) -> None:
+        """Updates about no person: a group is told once to write privately; the rest is dropped."""
+        notices: list[GroupPost] = []
         async with self.sessions.begin() as session:
-            document = await repo.export_person(session, person_id)
-            state = document.get("dialog_state") or {}
-            lang = str(state.get("lang", lang))
-        content = json.dumps(document, ensure_ascii=False, indent=2).encode()
-        caption = render(N_("mydata.caption"), lang)
+            for row in await repo.unkeyed_pending_updates(session):
+                reading = read_stored(row.payload, None, self.username)
+                repo.mark_processed(row, self.conversations.clock.now())
+                if isinstance(reading, GroupPost) and await repo.first_group_notice(
+                    session, reading.chat_id, self.conversations.clock.now()
+                ):
+                    notices.append(reading)
+        for notice in notices:
+            lang = as_language(notice.language_hint, self.conversations.default_language)
+            link = f"https://t.me/{self.username}" if self.username else "Telegram"
+            text = render(Message(N_("group.private_only"), {"link": link}), lang)
+            await self.sender.send_now(notice.chat_id, to_payloads(Rendered(text)))
+
+    async def drain(self, key: PersonKey) -> None:
+        """Apply every pending update of one person, in update_id order, in one turn."""
+        direct: list[Effect] = []
+        person_id: int | None = None
         try:
-            await self.bot.send_document(chat_id, InputFile(content, filename="mydata.json"), caption=caption)
-        except TelegramError as error:
-            logger.warning("sending /mydata failed: %s", type(error).__name__)
-            await self.sender.send_now(chat_id, to_payloads(Rendered(render(N_("error.send_failed"), lang))))
+            async with self.conversations.turn(key) as turn:
+                person_id = turn.person.id
+                for row in await repo.pending_updates(turn.session, str(key)):
+                    payload = row.payload
+                    repo.mark_processed(row, self.conversations.clock.now())
+                    reading = read_stored(payload, self._parse(payload), self.username)
+                    if isinstance(reading, Membership):
+                        turn.mark_reachable(reading.reachable)
+                    if not isinstance(reading, Input):
+                        continue
+                    effects = await turn.apply(reading)
+                    replies = [e.message for e in effects if isinstance(e, Reply)]
+                    payloads = [p for message in merge_short(replies) for p in to_payloads(message)]
+                    if not turn.erased:
+                        await outbox.enqueue(
+                            turn.session, person_id, chat_of(key), payloads, at=self.conversations.clock.now()
+                        )
+                    direct += [e for e in effects if not isinstance(e, Reply)]
+        except Exception as error:
+            logger.error("update handling failed for a person: %s", where(error))
+            await self._apologise(key)
+            return
+        faults.crash_point("turn.committed")
+        if person_id is not None and not any(isinstance(e, Erased) for e in direct):
+            await self.sender.flush(person_id)
+        for effect in direct:
+            await self._carry_out(effect, chat_of(key))
+
+    def _parse(self, payload: dict[str, Any] | None) -> Update | None:
+        if payload is None or "group_post" in payload:
+            return None
+        try:
+            return Update.de_json(payload, self.bot)
+        except Exception as error:  # stored by an older version, or malformed: skipped, not retried
+            logger.warning("stored update could not be read: %s", type(error).__name__)
+            return None
+
+    async def _apologise(self, key: PersonKey) -> None:
+        """Something broke: mark the pending updates done (no loop) and say sorry; answers stay saved."""
+        lang = self.conversations.default_language
+        try:
+            lang = await self.conversations.stored_language(key)
+            async with self.sessions.begin() as session:
+                for row in await repo.pending_updates(session, str(key)):
+                    repo.mark_processed(row)
+        except Exception as error:
+            logger.error("could not mark updates after a failure: %s", where(error))
+        await self.sender.send_now(chat_of(key), to_payloads(Rendered(render(N_("error.internal"), lang))))
+
+    async def _carry_out(self, effect: Effect, chat_id: int) -> None:
+        if isinstance(effect, Erased):
+            await self.sender.send_now(chat_id, to_payloads(effect.farewell))
+        elif isinstance(effect, SendDocument):
+            try:
+                document = InputFile(effect.content, filename=effect.filename)
+                await self.bot.send_document(chat_id, document, caption=effect.caption)
+            except TelegramError as error:
+                logger.warning("sending a document failed: %s", type(error).__name__)
+                lang = await self.conversations.stored_language(PersonKey("telegram", str(chat_id)))
+                await self.sender.send_now(chat_id, to_payloads(Rendered(render(N_("error.send_failed"), lang))))
 
     async def recover(self) -> None:
         """After a restart: apply updates stored but not applied, and send what is still queued."""
         async with self.sessions.begin() as session:
+            reclaimed = await outbox.reclaim_leases(
+                session, self.sender.instance, self.sender.owner, self.conversations.clock.now()
+            )
             pending = await repo.people_with_pending_updates(session)
-        for person_id, chat_id in pending:
-            await self.drain(person_id, chat_id)
+        if reclaimed:
+            logger.info("took back %d message(s) a previous process was sending", reclaimed)
+        await self.handle_unkeyed()
+        for key in pending:
+            await self.drain(PersonKey.parse(key))
         await self.sender.flush_all()
 
     async def purge(self) -> int:
         async with self.sessions.begin() as session:
-            count = await repo.purge_expired(session, self.retention_days)
+            count = await repo.purge_expired(session, self.retention_days, self.conversations.clock.now())
         if count:
             logger.info("retention: erased %d inactive people", count)
+            await self.conversations.scrub()
         return count
 
     async def background(self, interval: float = 30.0) -> None:
@@ -166,5 +192,5 @@ class TelegramService:
                     await self.purge()
                     last_purge = loop.time()
             except Exception as error:
-                logger.error("background task failed: %s", _where(error))
+                logger.error("background task failed: %s", where(error))
             await asyncio.sleep(interval)

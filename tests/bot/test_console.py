@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -47,19 +47,33 @@ SCRIPTS = {
 }
 
 
-def chat(
-    lang: str, lines: list[str], *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's terminal chats keep their conversation in a database of their own."""
+    path = tmp_path / "chat.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    return path
+
+
+def chat(lang: str, lines: list[str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "bot", *(args or ("chat", "--lang", lang, "--today", "2021-09-15"))]
-    return subprocess.run(
-        command, input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
-    )
+    return subprocess.run(command, input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def shown(out: subprocess.CompletedProcess[str]) -> str:
+    return out.stdout.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def with_consent(lang: str, lines: list[str]) -> list[str]:
+    """The offer chosen first, then the privacy notice accepted, as a person does."""
+    return [lines[0], "oui" if lang == "fr" else "yes", *lines[1:]]
 
 
 @pytest.mark.parametrize(("lang", "offer", "verdict"), sorted(SCRIPTS))
 def test_a_scripted_conversation_reaches_the_verdict(lang: str, offer: str, verdict: str) -> None:
     lines, expected = SCRIPTS[(lang, offer, verdict)]
-    out = chat(lang, lines)
+    out = chat(lang, with_consent(lang, lines))
     assert out.returncode == 0, out.stderr
     shown = out.stdout.replace("\u00a0", " ").replace("\u202f", " ")
     assert expected in shown, shown[-3000:]
@@ -68,7 +82,8 @@ def test_a_scripted_conversation_reaches_the_verdict(lang: str, offer: str, verd
 
 
 def test_commands_and_numbered_options_on_the_console() -> None:
-    out = chat("en", ["2", "/language fr", "/help", "1995-03-15", "/back", "1995-03-16", "/review", "1", "/restart"])
+    lines = ["2", "yes", "/language fr", "/help", "1995-03-15", "/back", "1995-03-16", "/review", "1", "/restart"]
+    out = chat("en", lines)
     shown = out.stdout.replace("\u00a0", " ")
     assert "Je vous parle maintenant en français." in shown
     assert "Commandes : /back" in shown
@@ -78,8 +93,7 @@ def test_commands_and_numbered_options_on_the_console() -> None:
 
 
 def test_run_without_a_token_opens_the_console_and_says_so_in_one_line() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    out = chat("fr", ["1", "/quit"], "run", env=env)
+    out = chat("fr", ["1", "/quit"], "run")
     assert out.returncode == 0
     assert out.stderr.strip().splitlines() == [
         "Aucun TELEGRAM_BOT_TOKEN défini : ouverture du clavardage local en console "
@@ -89,6 +103,34 @@ def test_run_without_a_token_opens_the_console_and_says_so_in_one_line() -> None
 
 
 def test_a_number_typed_at_a_question_without_options_is_an_answer() -> None:
-    out = chat("fr", ["1", "15 mars 1999", "1", "1"])  # "1" year of experience, after a question with options
+    out = chat("fr", ["1", "oui", "15 mars 1999", "1", "1"])  # "1" year of experience, after a question with options
     shown = out.stdout.replace("\u00a0", " ")
     assert "C’est noté : un an." in shown and "Ce bouton appartient" not in shown
+
+
+def test_quitting_and_coming_back_resumes_where_the_person_stopped(tmp_path: Path) -> None:
+    first = chat("fr", ["1", "oui", "15 mars 1999"])  # then Ctrl-D (end of input)
+    assert "Laquelle de ces situations" in shown(first) and first.returncode == 0
+    again = shown(chat("fr", ["1", "1,5"], "run"))
+    assert "Rebonjour! Reprenons là où vous étiez." in again
+    assert again.index("Rebonjour") < again.index("Laquelle de ces situations")
+    assert "Quelle est votre date de naissance?" not in again and "Êtes-vous d’accord?" not in again
+    assert "Connaissez-vous le travail de l’OIM" in again  # "1" chose the first option, "1,5" answered the next
+
+
+def test_mydata_and_forget_work_on_the_terminal(tmp_path: Path) -> None:
+    out = shown(chat("en", ["1", "yes", "20 May 1998", "/mydata"], cwd=tmp_path))
+    saved = tmp_path / "mydata.json"
+    assert f"Saved to: {saved}" in out
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    assert document["answers"] == {"birth_date": "1998-05-20"} and document["person"]["channel"] == "console"
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    out = shown(chat("en", ["/forget", "1"]))
+    assert "Everything stored about you has been erased." in out
+    fresh = shown(chat("en", []))
+    assert "Welcome back" not in fresh and "Which offer do you want to check?" in fresh
+
+
+def test_i_dont_know_on_a_date_question_is_understood_at_once() -> None:
+    out = shown(chat("fr", ["1", "oui", "je ne sais pas"]))
+    assert "Répondez" not in out and "Laquelle de ces situations" in out

@@ -12,6 +12,7 @@ from rules import AnyOf, Choice, Message, Quantity
 
 
 def plain(text: str) -> str:
+    """Typographic spaces as spaces: which one CLDR puts where changes between Babel releases."""
     return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
@@ -24,13 +25,13 @@ def plain(text: str) -> str:
     ],
 )
 def test_dates(day: date, fr: str, en: str) -> None:
-    assert format_day(day, "fr") == fr
-    assert format_day(day, "en") == en
+    assert plain(format_day(day, "fr")) == fr
+    assert plain(format_day(day, "en")) == en
 
 
 def test_amounts_in_canadian_dollars() -> None:
     assert plain(format_money(Decimal("13000.00"), "CAD", "fr")) == "13 000,00 $ CA"
-    assert format_money(Decimal("15000"), "CAD", "en") == "CA$15,000.00"
+    assert plain(format_money(Decimal("15000"), "CAD", "en")) == "CA$15,000.00"
     assert plain(format_money(Decimal("1500.5"), "EUR", "fr")) == "1 500,50 €"
 
 
@@ -39,7 +40,7 @@ def test_numbers_and_durations() -> None:
     assert format_number(2.0, "fr") == "2"
     assert format_value(Quantity(1, "duration-year"), "fr") == "un an"
     assert plain(format_value(Quantity(36, "duration-year"), "fr")) == "36 ans"
-    assert format_value(Quantity(1.5, "duration-year"), "en") == "1.5 years"
+    assert plain(format_value(Quantity(1.5, "duration-year"), "en")) == "1.5 years"
 
 
 def test_lists_choices_and_nested_messages() -> None:
@@ -49,7 +50,7 @@ def test_lists_choices_and_nested_messages() -> None:
     assert format_value(True, "fr") == "oui"
     message = Message("offer.closed", {"deadline": date(2021, 10, 10)})
     assert plain(render(message, "fr")).startswith("Inscriptions fermées : la date limite était le 10 octobre 2021.")
-    assert render(message, "en").startswith("Applications closed: the deadline was October 10, 2021.")
+    assert plain(render(message, "en")).startswith("Applications closed: the deadline was October 10, 2021.")
 
 
 @pytest.mark.parametrize(("tag", "lang"), [("fr", "fr"), ("fr-CA", "fr"), ("FR_be", "fr"), ("en-GB", "en"),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 
 import pytest
-from telegram import Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, Message, Update, User
 
 from bot.render import Rendered, RenderedButton
+from bot.services import Input, InputKind, PersonKey
 from bot.telegram.payloads import TELEGRAM_LIMIT, keyboard, merge_short, split_text, to_payloads
 from bot.telegram.processor import PerPersonUpdateProcessor
+from bot.telegram.updates import GroupPost, Ignored, read_stored, read_update, storage_key
 from dialogs import prompts
 from dialogs.questions import QUESTIONS
 from dialogs.state import DialogState
@@ -74,17 +77,75 @@ def _update(update_id: int, user_id: int) -> Update:
 async def test_one_person_in_order_different_people_concurrently() -> None:
     processor = PerPersonUpdateProcessor(16)
     log: list[tuple[int, int, str]] = []
+    release_first = asyncio.Event()
 
-    async def handle(update_id: int, user_id: int, delay: float) -> None:
+    async def handle(update_id: int, user_id: int) -> None:
         log.append((user_id, update_id, "start"))
-        await asyncio.sleep(delay)
+        if update_id == 1:
+            await release_first.wait()  # person 7's first update is slow...
+        if update_id == 3:
+            release_first.set()  # ...until person 8's update has run to its end
         log.append((user_id, update_id, "end"))
 
-    await asyncio.gather(
-        processor.process_update(_update(1, 7), handle(1, 7, 0.05)),
-        processor.process_update(_update(2, 7), handle(2, 7, 0.0)),
-        processor.process_update(_update(3, 8), handle(3, 8, 0.0)),
+    together = asyncio.gather(
+        processor.process_update(_update(1, 7), handle(1, 7)),
+        processor.process_update(_update(2, 7), handle(2, 7)),
+        processor.process_update(_update(3, 8), handle(3, 8)),
     )
+    await asyncio.wait_for(together, 10)  # a guard: if person 8 waited for person 7, this would hang
     person7 = [(u, e) for p, u, e in log if p == 7]
     assert person7 == [(1, "start"), (1, "end"), (2, "start"), (2, "end")]
     assert log.index((8, 3, "end")) < log.index((7, 1, "end"))  # the other person did not wait
+
+
+def _message(text: str, *, chat: Chat, user: User | None) -> Update:
+    message = Message(1, date=None, chat=chat, from_user=user, text=text)  # type: ignore[arg-type]
+    return Update(10, message=message)
+
+
+AMINA = User(7001, "Amina", is_bot=False, language_code="fr-CA")
+
+
+def test_a_private_message_is_an_input_of_its_sender() -> None:
+    reading = read_update(_message("15 mars 1999", chat=Chat(7001, "private"), user=AMINA), "stage_bot")
+    assert reading == Input(PersonKey("telegram", "7001"), InputKind.TEXT, "15 mars 1999", language_hint="fr-CA")
+    assert storage_key(_message("x", chat=Chat(7001, "private"), user=AMINA))[0] == "telegram:7001"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/help", Input(PersonKey("telegram", "7001"), InputKind.COMMAND, "help", language_hint="fr-CA")),
+        ("/HELP@Stage_Bot", Input(PersonKey("telegram", "7001"), InputKind.COMMAND, "help", language_hint="fr-CA")),
+        ("/help@otherbot", Ignored()),
+        ("/start@otherbot", Ignored()),
+        ("/language en", Input(PersonKey("telegram", "7001"), InputKind.COMMAND, "language", "en", "fr-CA")),
+        ("/start", Input(PersonKey("telegram", "7001"), InputKind.START, language_hint="fr-CA")),
+    ],
+)
+def test_commands_addressed_to_another_bot_are_ignored(text: str, expected: object) -> None:
+    assert read_update(_message(text, chat=Chat(7001, "private"), user=AMINA), "stage_bot") == expected
+
+
+@pytest.mark.parametrize("kind", ["group", "supergroup", "channel"])
+def test_nothing_said_in_a_group_is_kept_or_reaches_a_dialog(kind: str) -> None:
+    update = _message("mon anniversaire: 1999-03-15", chat=Chat(-100123, kind), user=AMINA)
+    key, stored = storage_key(update)
+    assert key is None and "1999" not in json.dumps(stored)
+    assert read_stored(stored, None, "stage_bot") == GroupPost(-100123, "fr-CA")
+    anonymous = _message("/start", chat=Chat(-100123, kind), user=None)
+    assert storage_key(anonymous)[0] is None
+
+
+def test_a_press_belongs_to_the_presser_whatever_chat_its_message_claims() -> None:
+    someone_else = Message(5, date=None, chat=Chat(7002, "private"), from_user=None, text="menu")  # type: ignore[arg-type]
+    query = CallbackQuery("q1", AMINA, chat_instance="1", data="programs:iom-internship-rabat", message=someone_else)
+    update = Update(11, callback_query=query)
+    assert storage_key(update)[0] == "telegram:7001"
+    reading = read_update(update, "stage_bot")
+    assert reading == Input(
+        PersonKey("telegram", "7001"), InputKind.BUTTON, "programs:iom-internship-rabat", "", "fr-CA"
+    )
+    in_a_group = Message(6, date=None, chat=Chat(-100123, "supergroup"), from_user=None, text="menu")  # type: ignore[arg-type]
+    update = Update(12, callback_query=CallbackQuery("q2", AMINA, chat_instance="1", data="x:y", message=in_a_group))
+    assert storage_key(update)[0] == "telegram:7001"

@@ -9,6 +9,9 @@ import pytest
 from dialogs.choices import Option, parse_choice, parse_yes_no
 from dialogs.numbers import parse_years
 from dialogs.parsing import Ambiguous, Invalid, Parsed, parse_date
+from dialogs.prompts import choice_options
+
+from .catalogs import translate
 
 TODAY = date(2026, 11, 26)
 
@@ -196,11 +199,8 @@ def test_choices_ambiguous_or_unknown() -> None:
 
 
 def test_synonyms_and_everyday_words_name_a_choice() -> None:
-    from bot.i18n import gettext
-    from dialogs.prompts import choice_options
-
-    education = choice_options("education", gettext)
-    citizenship = choice_options("citizenship", gettext)
+    education = choice_options("education", translate)
+    citizenship = choice_options("citizenship", translate)
     assert parse_choice("je fais ma maîtrise", education) == Parsed("master_in_progress")
     assert parse_choice("PhD", education) == Parsed("phd_in_progress")
     assert parse_choice("dernière année du bac", education) == Parsed("bachelor_final_year")

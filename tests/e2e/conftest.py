@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,15 @@ def sent_texts(emulator: TelegramEmulator, chat_id: int) -> list[str]:
     ]
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15.0) -> None:  # noqa: ASYNC109
+    """Wait until `check()` holds (polled), or fail naming `what`: a condition, never a fixed sleep."""
+    for _ in range(int(timeout / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
 async def say_and_read(user: SimulatedUser, text: str) -> str:
     await user.send(text)
     return await texts(user)
@@ -125,3 +134,47 @@ async def say_and_read(user: SimulatedUser, text: str) -> str:
 async def press_and_read(user: SimulatedUser, label: str) -> str:
     await user.press(label)
     return await texts(user)
+
+
+def post_in_group(
+    emulator: TelegramEmulator, group_id: int, text: str, sender: SimulatedUser | None = None
+) -> dict[str, Any]:
+    """Someone (or, without `sender`, the group itself, as an anonymous admin) posts in a group."""
+    from ..telegram_emulator.formatting import format_incoming
+
+    state = emulator.state
+    record = state.chats[group_id]
+    formatted = format_incoming(text)
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    message = state.store_message(
+        record,
+        from_bot=False,
+        sender=sender.as_dict() if sender is not None else anonymous,
+        text=formatted.text,
+        entities=formatted.api_entities(),
+        raw_text=text,
+    )
+    payload = state.message_dict(record, message)
+    if sender is None:
+        payload["sender_chat"] = dict(record.chat)
+    state.add_update("message", payload, group_id)
+    return payload
+
+
+def forge_press(
+    emulator: TelegramEmulator, presser: SimulatedUser, data: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    """A callback query no Telegram client would send: any data, on any message of any chat."""
+    state = emulator.state
+    record = state.chats[message["chat"]["id"]]
+    stored = record.messages[message["message_id"]]
+    query = state.new_callback_query(presser.user_id, stored, data)
+    payload = {
+        "id": query.query_id,
+        "from": presser.as_dict(),
+        "message": message,
+        "chat_instance": "7",
+        "data": data,
+    }
+    state.add_update("callback_query", payload, presser.chat_id)
+    return payload

@@ -28,6 +28,7 @@ class BotProcess:
         emulator: TelegramEmulator,
         telegram: dict[str, Any] | None = None,
         secret: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log_path = workdir / f"{name}.log"
         self.config_path = workdir / f"{name}.yaml"
@@ -43,6 +44,7 @@ class BotProcess:
         }
         if secret:
             self.env["TELEGRAM_WEBHOOK_SECRET"] = secret
+        self.env.update(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self, wait: float = 30) -> None:
@@ -59,6 +61,16 @@ class BotProcess:
                 raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log()}")
             await asyncio.sleep(0.1)
         raise AssertionError(f"the bot did not start in {wait}s:\n{self.log()}")
+
+    async def exited(self, wait: float = 30) -> int:
+        """The exit status once the process ends by itself (a crash point, a fatal error)."""
+        assert self.process is not None
+        deadline = time.monotonic() + wait
+        while self.process.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not exit in {wait}s:\n{self.log()}")
+            await asyncio.sleep(0.05)
+        return self.process.returncode
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no goodbye, as a crash or an OOM kill."""

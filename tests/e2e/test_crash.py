@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import BACKENDS
-from ..telegram_emulator import TelegramEmulator
+from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
 from .conftest import TOKEN, press_and_read, say_and_read, sent_texts, texts, years_ago
 from .processes import BotProcess
 
@@ -46,18 +46,67 @@ async def test_kill_9_mid_dialog_loses_no_acknowledged_answer(process: BotProces
     assert TOKEN not in process.log() and born.isoformat() not in process.log()
 
 
-async def test_kill_9_right_after_an_update_arrives(process: BotProcess, emulator: TelegramEmulator) -> None:
-    ben = emulator.user(4002, "Ben", language_code="en")
-    await say_and_read(ben, "/start")
-    await press_and_read(ben, "IOM Rabat — counter-trafficking (open)")
-    await press_and_read(ben, "I agree")
-    await ben.send(years_ago(30).isoformat())
-    process.kill()  # somewhere between receiving, storing, applying and replying
-    await process.start()
-    shown = await texts(ben, idle=1.0)
-    sent = sent_texts(emulator, 4002)
-    questions = sum("Which best describes your studies" in t for t in sent)
-    assert questions >= 1, shown
-    shown = await press_and_read(ben, "Final year of a bachelor’s degree")
-    assert "How many years of relevant professional experience" in shown
-    assert sum("Noted:" in t for t in sent) == 1, sent  # the date acted on once
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+
+
+async def at_birth_date(person: SimulatedUser) -> None:
+    await say_and_read(person, "/start")
+    await press_and_read(person, "IOM Rabat — counter-trafficking (open)")
+    await press_and_read(person, "I agree")
+
+
+@pytest.mark.parametrize(
+    ("point", "copies"),
+    [("inbox.stored", 1), ("turn.committed", 1), ("outbox.sent", 2)],
+    ids=["after-storing-the-update", "after-the-transaction", "after-telegram-took-the-reply"],
+)
+async def test_a_kill_at_each_point_loses_nothing_and_repeats_only_the_send_in_flight(
+    tmp_path: Path, database_url: str, emulator: TelegramEmulator, point: str, copies: int
+) -> None:
+    """Killed at a chosen point while answering one update; restarted; exactly this survives.
+
+    The lease of a message in flight lasts an hour here: the reply after the restart can only
+    come from the new process taking back its predecessor's lease at once.
+    """
+    telegram = {"lease_seconds": 3600, "instance": "crash-test"}
+    calm = BotProcess(tmp_path, "calm", database_url, emulator, telegram=telegram)
+    await calm.start()
+    ben = emulator.user(4010, "Ben", language_code="en")
+    await at_birth_date(ben)
+    assert await calm.stop() == 0
+    doomed = BotProcess(tmp_path, "doomed", database_url, emulator, telegram=telegram, env={"STAGEBOT_CRASH_AT": point})
+    await doomed.start()
+    born = years_ago(30).isoformat()
+    await ben.send(born)
+    assert await doomed.exited() == -9, doomed.log()
+    await calm.start()
+    try:
+        shown = await texts(ben, idle=1.0)
+        assert "Which best describes your studies" in shown
+        sent = sent_texts(emulator, 4010)
+        assert sum("Which best describes your studies" in t for t in sent) == copies, sent
+        shown = await press_and_read(ben, "Final year of a bachelor’s degree")
+        assert "How many years of relevant professional experience" in shown
+        sent = sent_texts(emulator, 4010)
+        assert sum("How many years of relevant professional experience" in t for t in sent) == 1, sent
+        assert sum("Noted:" in t for t in sent) == copies, sent  # the date acted on once, shown once per send
+        assert sum("What is your date of birth" in t for t in sent) == 1, sent
+    finally:
+        assert await calm.stop() == 0, calm.log()
+    assert born not in doomed.log() + calm.log()
+
+
+async def test_a_409_conflict_is_waited_out_then_stops_the_bot_with_one_line(
+    tmp_path: Path, database_url: str, emulator: TelegramEmulator
+) -> None:
+    emulator.inject(method="getUpdates", fault=Fault.error(409, CONFLICT), times=3)
+    bot = BotProcess(tmp_path, "conflicted", database_url, emulator, telegram={"conflict_timeout": 5})
+    await bot.start()
+    ana = emulator.user(4020, "Ana", language_code="en")
+    assert "Which offer" in await say_and_read(ana, "/start")  # three conflicts, then polling went on
+    assert "409 Conflict" in bot.log() and "ERROR" not in bot.log()
+    emulator.inject(method="getUpdates", fault=Fault.error(409, CONFLICT))  # another poller, for good
+    assert await bot.exited() == 1
+    errors = [line for line in bot.log().splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "another process has been polling Telegram with this bot token" in errors[0]
+    assert "Traceback" not in bot.log()

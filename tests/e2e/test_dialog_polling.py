@@ -65,3 +65,24 @@ async def test_commands_are_set_in_both_languages(bot: RunningBot, emulator: Tel
     assert {"start", "help", "language", "restart", "review", "privacy", "mydata", "forget"} <= set(french)
     assert french["forget"] == "Effacer tout ce qui est conservé à votre sujet"
     assert english["forget"] == "Erase everything stored about you"
+
+
+async def test_i_dont_know_is_understood_at_once_and_can_be_reviewed(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    nora = emulator.user(1006, "Nora", language_code="fr")
+    await say_and_read(nora, "/start")
+    await press_and_read(nora, "OIM Rabat — lutte contre la traite (ouverte)")
+    shown = await press_and_read(nora, "J’accepte")
+    assert "Quelle est votre date de naissance?" in shown
+    shown = await press_and_read(nora, "Je ne sais pas")  # the button, on a date question
+    assert "le verdict indiquera ce qui manque" in shown and "Laquelle de ces situations" in shown
+    shown = await say_and_read(nora, "aucune idée")  # typed, on a choice question
+    assert "Répondez" not in shown and "le verdict indiquera ce qui manque" in shown
+    assert "Combien d’années d’expérience" in shown
+    await say_and_read(nora, "0")
+    shown = await press_and_read(nora, "Oui")
+    assert "Incomplet : il manque des réponses" in shown
+    await say_and_read(nora, "/review")
+    shown = await press_and_read(nora, "Date de naissance")
+    assert "Quelle est votre date de naissance?" in shown  # back to the question set aside

@@ -3,16 +3,15 @@ and nothing already saved is lost."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.services import Effect, Input, Turn
 from bot.storage import repo
-from bot.telegram.conversation import Conversation
 
 from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, make_config, press_and_read, say_and_read, sent_texts, texts, years_ago
+from .conftest import RunningBot, eventually, make_config, press_and_read, say_and_read, sent_texts, texts, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 BORN = years_ago(25)
@@ -24,9 +23,10 @@ async def at_birth_date(user: SimulatedUser) -> None:
     await press_and_read(user, "J’accepte")
 
 
-async def saved_answers(bot: RunningBot, person_id: int) -> dict[str, object]:
+async def saved_answers(bot: RunningBot, telegram_id: int) -> dict[str, object]:
     async with bot.sessions()() as session:
-        state = await repo.load_state(session, person_id)
+        person = await repo.find_person(session, "telegram", str(telegram_id))
+        state = None if person is None else await repo.load_state(session, person.id)
     return dict((state or {}).get("answers", {}))
 
 
@@ -97,7 +97,6 @@ async def test_get_updates_errors_and_an_outage_are_waited_out(bot: RunningBot, 
     shown = await say_and_read(amina, BORN.isoformat())
     assert "Laquelle de ces situations" in shown
     emulator.outage(2.0)
-    await asyncio.sleep(0.2)
     await amina.press("Dernière année du baccalauréat")  # during the outage
     shown = await texts(amina, idle=1.0)
     assert "Combien d’années" in shown
@@ -135,10 +134,13 @@ async def test_a_blocked_bot_stops_sending_until_unblocked(bot: RunningBot, emul
     await amina.send(BORN.isoformat())
     await texts(amina)
     await amina.block()
-    await asyncio.sleep(0.5)
-    async with bot.sessions()() as session:
-        person = await session.get(repo.Person, 6008)
-        assert person is not None and person.blocked
+
+    async def blocked() -> bool:
+        async with bot.sessions()() as session:
+            person = await repo.find_person(session, "telegram", "6008")
+            return person is not None and person.blocked
+
+    await eventually(blocked, "the person is marked as having blocked the bot")
     await amina.unblock()
     shown = await say_and_read(amina, "/start")
     assert "Rebonjour! Reprenons là où vous étiez." in shown and "Laquelle de ces situations" in shown
@@ -154,16 +156,16 @@ async def test_mydata_that_cannot_be_sent_gets_an_apology(bot: RunningBot, emula
 
 @pytest.fixture
 async def broken_once(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    original = Conversation.apply
+    original = Turn.apply
     calls = {"n": 0}
 
-    async def apply(self: Conversation, session: object, person: object, incoming: object) -> object:
-        if getattr(incoming, "value", "") == "boom":
+    async def apply(self: Turn, incoming: Input) -> list[Effect]:
+        if incoming.value == "boom":
             calls["n"] += 1
             raise RuntimeError("an unexpected bug with a personal value 1999-01-01 in its message")
-        return await original(self, session, person, incoming)  # type: ignore[arg-type]
+        return await original(self, incoming)
 
-    monkeypatch.setattr(Conversation, "apply", apply)
+    monkeypatch.setattr(Turn, "apply", apply)
     yield
     assert calls["n"] == 1
 

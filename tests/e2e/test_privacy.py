@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
 
-from bot.storage.models import Base
+from bot.storage import repo
 
 from ..conftest import BACKENDS
+from ..support.schema import columns_holding
 from ..telegram_emulator import SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, press_and_read, say_and_read, texts, years_ago
+from .conftest import RunningBot, forge_press, press_and_read, say_and_read, texts, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -24,40 +24,54 @@ async def answer_some(user: SimulatedUser) -> None:
     await say_and_read(user, "Où se trouve le stage?")  # an unanswered question, kept for staff
 
 
-async def rows_about(bot: RunningBot, person_id: int) -> dict[str, int]:
-    counts: dict[str, int] = {}
+async def where_is(bot: RunningBot, telegram_id: int) -> set[str]:
+    """Every column still holding the person (by reference to their row, or their Telegram id)."""
     async with bot.sessions()() as session:
-        for table in Base.metadata.sorted_tables:
-            for column in ("person_id", "chat_id", "id" if table.name == "people" else ""):
-                if column and column in table.c:
-                    found = await session.scalar(
-                        select(func.count()).select_from(table).where(table.c[column] == person_id)
-                    )
-                    counts[f"{table.name}.{column}"] = int(found or 0)
-    return counts
+        person = await repo.find_person(session, "telegram", str(telegram_id))
+        return await columns_holding(session, person.id if person else None, str(telegram_id))
 
 
 async def test_forget_erases_the_person_from_every_table(bot: RunningBot, emulator: TelegramEmulator) -> None:
-    amina = emulator.user(3001, "Amina", language_code="fr")
-    other = emulator.user(3002, "Omar", language_code="fr")
+    amina = emulator.user(7773001, "Amina", language_code="fr")
+    other = emulator.user(7773002, "Omar", language_code="fr")
     await answer_some(amina)
     await answer_some(other)
-    before = await rows_about(bot, 3001)
-    assert (
-        before["people.id"] == 1 and before["answers.person_id"] == 1 and before["unanswered_questions.person_id"] == 1
-    )
+    before = await where_is(bot, 7773001)
+    assert {"people.id", "answers.person_id", "dialog_states.person_id", "unanswered_questions.person_id"} <= before
     shown = await say_and_read(amina, "/forget")
     assert "C’est irréversible." in shown
     shown = await press_and_read(amina, "Non, garder")
-    assert "Rien n’a été effacé." in shown and (await rows_about(bot, 3001))["answers.person_id"] == 1
+    assert "Rien n’a été effacé." in shown and "answers.person_id" in await where_is(bot, 7773001)
     await say_and_read(amina, "/forget")
     shown = await press_and_read(amina, "Oui, tout effacer")
     assert "a été effacé" in shown
-    after = await rows_about(bot, 3001)
-    assert after == dict.fromkeys(after, 0), after
-    assert (await rows_about(bot, 3002))["answers.person_id"] == 1  # someone else keeps their data
+    assert await where_is(bot, 7773001) == set()
+    assert "answers.person_id" in await where_is(bot, 7773002)  # someone else keeps their data
     shown = await say_and_read(amina, "/start")  # a new beginning, asking consent again
     assert "Quelle offre" in shown
+
+
+async def test_an_old_replayed_or_forged_forget_button_erases_nothing(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    amina = emulator.user(3010, "Amina", language_code="fr")
+    await answer_some(amina)
+    await say_and_read(amina, "/forget")
+    first = next(m for m in reversed(emulator.chat_messages(3010)) if "irréversible" in m.get("text", ""))
+    first_yes = first["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    assert first_yes.startswith("forget:yes:") and len(first_yes) > len("forget:yes:")
+    await press_and_read(amina, "Non, garder")
+    for data in (first_yes, "forget:yes", "forget:yes:", "forget:yes:guessed-nonce", "forget:no:" + first_yes[11:]):
+        forge_press(emulator, amina, data, first)  # a replay of the answered one, and forgeries
+        shown = await texts(amina)
+        assert "n’est plus valide" in shown and "rien n’a été effacé" in shown, data
+    assert "answers.person_id" in await where_is(bot, 3010)
+    await say_and_read(amina, "/forget")  # a fresh request: the first confirmation still does nothing
+    forge_press(emulator, amina, first_yes, first)
+    assert "n’est plus valide" in await texts(amina)
+    assert "answers.person_id" in await where_is(bot, 3010)
+    shown = await press_and_read(amina, "Oui, tout effacer")  # the fresh one works
+    assert "a été effacé" in shown and await where_is(bot, 3010) == set()
 
 
 async def test_privacy_notice_in_the_person_s_language(bot: RunningBot, emulator: TelegramEmulator) -> None:
@@ -75,7 +89,7 @@ async def test_nothing_personal_is_asked_before_consent(bot: RunningBot, emulato
     assert "Quelle est votre date de naissance?" not in shown
     await press_and_read(kim, "Non merci")
     await say_and_read(kim, "Est-ce que le stage est payé?")  # a question without consent: not kept
-    assert (await rows_about(bot, 3004))["unanswered_questions.person_id"] == 0
+    assert "unanswered_questions.person_id" not in await where_is(bot, 3004)
 
 
 async def test_a_stale_button_after_a_redeploy_is_answered_politely(

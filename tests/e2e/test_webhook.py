@@ -14,7 +14,7 @@ from bot.storage.models import InboxUpdate
 
 from ..conftest import BACKENDS
 from ..telegram_emulator import TelegramEmulator
-from .conftest import RunningBot, make_config, press_and_read, say_and_read, years_ago
+from .conftest import RunningBot, make_config, press_and_read, say_and_read, texts, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 SECRET = "s3cret-Token_for-tests"
@@ -92,3 +92,39 @@ async def test_a_wrong_secret_gets_403_and_changes_nothing(webhook_bot: RunningB
                 assert response.status == 403
     async with webhook_bot.sessions()() as session:
         assert await session.scalar(select(func.count()).where(InboxUpdate.update_id == 999_999)) == 0
+
+
+async def test_invalid_bodies_get_400_once_and_are_not_stored(
+    webhook_bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    user = emulator.user(2004, "Eve")
+    await say_and_read(user, "/start")  # the webhook is up
+    url = emulator.webhook_info()["url"]
+    message = {
+        "message_id": 1,
+        "date": 0,
+        "text": "/help",
+        "chat": {"id": 2004, "type": "private"},
+        "from": {"id": 2004, "is_bot": False, "first_name": "Eve"},
+    }
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    bodies: list[object] = [
+        {"update_id": 2**63, "message": message},  # beyond a 64-bit integer: refused, not a 503 forever
+        {"update_id": -1, "message": message},
+        {"update_id": "12", "message": message},
+        {"update_id": True, "message": message},
+        {"message": message},
+        [1, 2, 3],
+    ]
+    async with aiohttp.ClientSession() as http:
+        for body in bodies:
+            async with http.post(url, json=body, headers=headers) as response:
+                assert response.status == 400, body
+        async with http.post(url, data=b"{not json", headers=headers) as response:
+            assert response.status == 400
+        async with http.post(url, json={"update_id": 2**63 - 1, "message": message}, headers=headers) as response:
+            assert response.status == 200  # the largest id still fits
+    async with webhook_bot.sessions()() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxUpdate)) >= 1
+        assert await session.scalar(select(func.count()).where(InboxUpdate.update_id == -1)) == 0
+    assert "/back" in await texts(user)  # the valid update was applied

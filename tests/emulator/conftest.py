@@ -1,7 +1,9 @@
 """Fixtures of the emulator's own tests; a module tunes its emulator with `pytest.mark.emulator(...)`.
 
-`pytest.mark.emulator(time_scale=1.0, rate_limits=False, chats=[(1001, "Amina")])`: the
-emulator's settings, and people who already wrote to the bot (a chat is unknown until then).
+`pytest.mark.emulator(rate_limits=False, chats=[(1001, "Amina")])`: the emulator's settings, and
+people who already wrote to the bot (a chat is unknown until then). The emulator runs on the
+`clock` fixture, a ManualClock that only the test moves (`clock.advance(seconds)`), unless the
+marker gives `time_scale=` (the wall clock) or its own `clock=`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from tests.telegram_emulator import TelegramEmulator
+from tests.telegram_emulator import ManualClock, TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 
 TOKEN = "123:ABC"
 
 
 @pytest.fixture
-async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[TelegramEmulator]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def emulator(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[TelegramEmulator]:
     marker = request.node.get_closest_marker("emulator")
-    settings: dict[str, Any] = {"time_scale": 10, **(marker.kwargs if marker else {})}
+    settings: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    if "time_scale" not in settings:
+        settings.setdefault("clock", clock)
     chats = settings.pop("chats", ())
     async with TelegramEmulator(TOKEN, **settings) as emu:
         for user_id, name in chats:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.telegram_emulator import TelegramEmulator
+from tests.telegram_emulator import ManualClock, TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 
 from .conftest import TOKEN
@@ -217,16 +217,32 @@ async def test_press_creates_callback_query_and_answers_are_checked(emulator: Te
 
 
 async def test_callback_queries_expire_after_15_emulated_seconds() -> None:
-    async with TelegramEmulator(TOKEN, time_scale=100) as emulator, RawApi(emulator.base_url, TOKEN) as api:
+    clock = ManualClock(time_scale=10)  # advance(1.4) is 14 emulated seconds
+    async with TelegramEmulator(TOKEN, clock=clock) as emulator, RawApi(emulator.base_url, TOKEN) as api:
         user = emulator.user(1001, "Amina")
         await user.send("/start")
         await api.ok("sendMessage", chat_id=1001, text="?", reply_markup=KEYBOARD)
         fresh = await user.press("Oui")
         assert await api.ok("answerCallbackQuery", callback_query_id=fresh["id"]) is True
-        late = await user.press("Non")
-        await asyncio.sleep(0.16)  # 16 emulated seconds
+        early, late = await user.press("Oui"), await user.press("Non")
+        clock.advance(1.4)
+        assert await api.ok("answerCallbackQuery", callback_query_id=early["id"]) is True
+        clock.advance(0.2)  # 16 emulated seconds
         status, description = await api.error("answerCallbackQuery", callback_query_id=late["id"])
         assert (status, description.startswith("Bad Request: query is too old")) == (400, True)
+        assert [q.query_id for q in emulator.unanswered_callback_queries()] == [late["id"]]
+
+
+async def test_message_dates_follow_the_clock(emulator: TelegramEmulator, api: RawApi, clock: ManualClock) -> None:
+    user = emulator.user(1001, "Amina")
+    asked = await user.send("/start")
+    assert asked["date"] == clock.unix()
+    clock.advance(90)
+    answer = await api.ok("sendMessage", chat_id=1001, text="bonjour")
+    assert answer["date"] == asked["date"] + 90
+    clock.advance(5)
+    edited = await api.ok("editMessageText", chat_id=1001, message_id=answer["message_id"], text="salut")
+    assert (edited["date"], edited["edit_date"]) == (answer["date"], answer["date"] + 5)
 
 
 async def test_block_and_unblock(emulator: TelegramEmulator, api: RawApi) -> None:
@@ -299,16 +315,20 @@ async def test_replies_until_idle_collects_a_burst(emulator: TelegramEmulator, a
     user = emulator.user(1001, "Amina")
     await user.send("/start")
 
-    async def bot() -> None:
-        await api.ok("getUpdates")
-        for text in ("un", "deux"):
-            await asyncio.sleep(0.05)
-            await api.ok("sendMessage", chat_id=1001, text=text)
-
-    task = asyncio.create_task(bot())
-    replies = await user.replies_until_idle(idle=0.3)
-    await task
+    # idle=0: only the update the bot has not fetched yet keeps it from returning.
+    collecting = asyncio.create_task(user.replies_until_idle(idle=0))
+    await asyncio.sleep(0)  # it has seen the update waiting for the bot
+    for text in ("un", "deux"):
+        await api.ok("sendMessage", chat_id=1001, text=text)
+    # Not idle while the update is not fetched, although messages came.
+    assert not collecting.done()
+    await api.ok("getUpdates")
+    replies = await collecting
     assert [r.text for r in replies] == ["un", "deux"]
     assert await user.replies_until_idle(idle=0.05) == []
     assert "sendMessage" in emulator.transcript_text()
-    assert [e.method for e in emulator.transcript if e.kind == "call"][-1] == "sendMessage"
+    assert [e.method for e in emulator.transcript if e.kind == "call"][-3:] == [
+        "sendMessage",
+        "sendMessage",
+        "getUpdates",
+    ]

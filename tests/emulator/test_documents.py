@@ -11,7 +11,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from tests.telegram_emulator import Fault, TelegramEmulator
+from tests.telegram_emulator import Fault, ManualClock, TelegramEmulator
 from tests.telegram_emulator.client import RawApi, Upload
 
 from .conftest import TOKEN
@@ -215,7 +215,7 @@ async def test_blocked_user_gets_no_document(emulator: TelegramEmulator, bot: Bo
 
 async def test_documents_count_as_messages_for_rate_limits() -> None:
     async with (
-        TelegramEmulator(TOKEN, time_scale=1) as emulator,
+        TelegramEmulator(TOKEN, clock=ManualClock()) as emulator,
         Bot(TOKEN, base_url=emulator.base_url) as bot,
     ):
         await emulator.user(1001, "Amina").send("/start")

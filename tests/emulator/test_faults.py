@@ -7,12 +7,14 @@ import asyncio
 import aiohttp
 import pytest
 
-from tests.telegram_emulator import Fault, RateLimitConfig, TelegramEmulator
+from tests.telegram_emulator import Fault, ManualClock, RateLimitConfig, TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 
 from .conftest import TOKEN
 
 pytestmark = pytest.mark.emulator(rate_limits=False, chats=[(1001, "Amina"), (1002, "Bob")])
+# Wall-clock seconds after which a hang fails the test; no test asserts how long anything took.
+HANG_GUARD = 5.0
 
 
 def bot_texts(emulator: TelegramEmulator, chat_id: int) -> list[str]:
@@ -93,17 +95,29 @@ async def test_answer_callback_faults_match_the_query_chat(emulator: TelegramEmu
     assert await api.ok("answerCallbackQuery", callback_query_id=query["id"]) is True
 
 
-async def test_slow_takes_effect_although_the_client_gives_up(emulator: TelegramEmulator, api: RawApi) -> None:
+async def test_slow_takes_effect_although_the_client_gives_up(
+    emulator: TelegramEmulator, api: RawApi, clock: ManualClock
+) -> None:
     emulator.inject(method="sendMessage", chat_id=1001, fault=Fault.slow(0.5), times=1)
-    with pytest.raises(TimeoutError):
-        await api.call("sendMessage", chat_id=1001, text="sent anyway", client_timeout=0.1)
+    sending = asyncio.create_task(api.call("sendMessage", chat_id=1001, text="sent anyway"))
+    assert await clock.wait_for_pending() == [0.5]  # the answer waits for the clock
     assert bot_texts(emulator, 1001) == ["sent anyway"]
     assert (await emulator.user(1001).next_reply(timeout=1)).text == "sent anyway"
+    sending.cancel()  # the client gives up before the answer
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    assert bot_texts(emulator, 1001) == ["sent anyway"]
+    assert "[slow 0.5s]" in emulator.transcript_text()
+
+    clock.advance(0.5)  # the abandoned answer is done with
     emulator.inject(method="getMe", fault=Fault.slow(0.2), times=1)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    assert (await api.ok("getMe"))["id"] == 123
-    assert loop.time() - started >= 0.2
+    asking = asyncio.create_task(api.ok("getMe"))
+    assert await clock.wait_for_pending() == [pytest.approx(0.2)]
+    clock.advance(0.1)
+    assert clock.pending() == [pytest.approx(0.1)]
+    assert not asking.done()
+    clock.advance(0.1)  # answered only after the delay
+    assert (await asyncio.wait_for(asking, HANG_GUARD))["id"] == 123
 
 
 async def test_drop_connection(emulator: TelegramEmulator, api: RawApi) -> None:
@@ -115,38 +129,50 @@ async def test_drop_connection(emulator: TelegramEmulator, api: RawApi) -> None:
     assert await api.ok("sendMessage", chat_id=1001, text="again")
 
 
-async def test_outage_refuses_connections_then_recovers(emulator: TelegramEmulator, api: RawApi) -> None:
+async def test_outage_refuses_connections_then_recovers(
+    emulator: TelegramEmulator, api: RawApi, clock: ManualClock
+) -> None:
     assert await api.ok("getMe")  # a kept-alive connection exists now
     emulator.outage(0.3)
-    await asyncio.sleep(0.02)
+    await emulator.wait_until(lambda: not emulator.accepting_connections)
     with pytest.raises(aiohttp.ClientError):
         await api.call("getMe")
     async with RawApi(emulator.base_url, TOKEN) as fresh:
         with pytest.raises(aiohttp.ClientConnectorError):
             await fresh.call("getMe")
-    await asyncio.sleep(0.4)
+    clock.advance(0.2)
+    assert emulator.outage_remaining() == pytest.approx(0.1)
+    with pytest.raises(aiohttp.ClientError):
+        await api.call("getMe")
+    clock.advance(0.1)
+    assert emulator.outage_remaining() == 0
+    await emulator.wait_until(lambda: emulator.accepting_connections)
     assert (await api.ok("getMe"))["id"] == 123
+    assert "not listening for 0.3s" in emulator.transcript_text()
 
 
-async def test_outage_with_bad_gateway(emulator: TelegramEmulator, api: RawApi) -> None:
+async def test_outage_with_bad_gateway(emulator: TelegramEmulator, api: RawApi, clock: ManualClock) -> None:
     emulator.outage(0.2, mode="502")
     assert await api.call("sendMessage", chat_id=1001, text="x") == (
         502,
         {"ok": False, "error_code": 502, "description": "Bad Gateway"},
     )
-    await asyncio.sleep(0.25)
+    clock.advance(0.1)
+    assert (await api.call("sendMessage", chat_id=1001, text="x"))[0] == 502
+    clock.advance(0.1)
     assert await api.ok("sendMessage", chat_id=1001, text="x")
     assert bot_texts(emulator, 1001) == ["x"]
 
 
-async def rate_limited(time_scale: float, **config: int) -> TelegramEmulator:
-    emulator = TelegramEmulator(TOKEN, time_scale=time_scale, rate_limits=RateLimitConfig(**config))
+async def rate_limited(clock: ManualClock, **config: int) -> TelegramEmulator:
+    emulator = TelegramEmulator(TOKEN, clock=clock, rate_limits=RateLimitConfig(**config))
     await emulator.start()
     return emulator
 
 
 async def test_private_chat_burst_gets_429() -> None:
-    emulator = await rate_limited(1.0)
+    clock = ManualClock()
+    emulator = await rate_limited(clock)
     try:
         await emulator.user(1001, "Amina").send("/start")
         async with RawApi(emulator.base_url, TOKEN) as api:
@@ -163,19 +189,24 @@ async def test_private_chat_burst_gets_429() -> None:
             assert len(emulator.chat_messages(1001)) == 4  # /start and the burst only
             # Editing is not a new message in the chat.
             assert await api.ok("editMessageText", chat_id=1001, message_id=2, text="edited")
-        [violation] = emulator.rate_limit_violations
-        assert (violation.method, violation.chat_id, violation.limit, violation.retry_after) == (
+            clock.advance(1)  # one message per second
+            assert await api.ok("sendMessage", chat_id=1001, text="later")
+            assert (await api.call("sendMessage", chat_id=1001, text="too soon"))[0] == 429
+        first, second = emulator.rate_limit_violations
+        assert (first.method, first.chat_id, first.limit, first.retry_after) == (
             "sendMessage",
             1001,
             "private_chat",
             1,
         )
+        assert (first.at, first.emulated_at, second.at) == (0.0, 0.0, 1.0)
     finally:
         await emulator.stop()
 
 
 async def test_time_scale_shortens_windows_and_retry_after() -> None:
-    emulator = await rate_limited(10.0, private_burst=1)
+    clock = ManualClock(time_scale=10)
+    emulator = await rate_limited(clock, private_burst=1)
     try:
         await emulator.user(1001, "Amina").send("/start")
         async with RawApi(emulator.base_url, TOKEN) as api:
@@ -183,14 +214,18 @@ async def test_time_scale_shortens_windows_and_retry_after() -> None:
             status, body = await api.call("sendMessage", chat_id=1001, text="two")
             assert (status, body["parameters"]["retry_after"]) == (429, 0.1)
             assert body["description"] == "Too Many Requests: retry after 0.1"
-            await asyncio.sleep(0.1)
+            clock.advance(0.05)  # half an emulated second
+            assert (await api.call("sendMessage", chat_id=1001, text="two"))[0] == 429
+            clock.advance(0.05)
             assert await api.ok("sendMessage", chat_id=1001, text="two")
+        assert [v.emulated_at for v in emulator.rate_limit_violations] == [0.0, 0.5]
     finally:
         await emulator.stop()
 
 
 async def test_group_limit_is_20_per_minute() -> None:
-    emulator = await rate_limited(100.0)  # a minute lasts 0.6 s
+    clock = ManualClock(time_scale=60)  # a minute lasts 1 s
+    emulator = await rate_limited(clock)
     try:
         emulator.add_group(-100123, "Stagiaires")
         async with RawApi(emulator.base_url, TOKEN) as api:
@@ -198,26 +233,32 @@ async def test_group_limit_is_20_per_minute() -> None:
                 assert await api.ok("sendMessage", chat_id=-100123, text=f"n{i}")
             status, body = await api.call("sendMessage", chat_id=-100123, text="n20")
             assert status == 429
-            assert 0.2 < body["parameters"]["retry_after"] <= 0.6
+            assert body["parameters"]["retry_after"] == 1  # 60 emulated seconds
             assert emulator.rate_limit_violations[-1].limit == "group_chat"
-            await asyncio.sleep(body["parameters"]["retry_after"])
+            clock.advance(0.5)
+            status, body = await api.call("sendMessage", chat_id=-100123, text="n20")
+            assert (status, body["parameters"]["retry_after"]) == (429, 0.5)
+            clock.advance(body["parameters"]["retry_after"])
             assert await api.ok("sendMessage", chat_id=-100123, text="n20")
     finally:
         await emulator.stop()
 
 
 async def test_global_limit_across_chats() -> None:
-    emulator = await rate_limited(1.0)
+    clock = ManualClock()
+    emulator = await rate_limited(clock)
     try:
         users = [emulator.user(2000 + i, f"U{i}") for i in range(40)]
         for user in users:
             await user.send("/start")
         async with RawApi(emulator.base_url, TOKEN) as api:
             statuses = [(await api.call("sendMessage", chat_id=u.chat_id, text="news"))[0] for u in users]
-        # One message per chat: only the global bucket (30, refilled at 30/s) can refuse.
-        assert statuses[:30] == [200] * 30
-        assert 429 in statuses
-        assert {v.limit for v in emulator.rate_limit_violations} == {"global"}
+            # One message per chat: only the global bucket (30, refilled at 30/s) can refuse.
+            assert statuses == [200] * 30 + [429] * 10
+            assert {v.limit for v in emulator.rate_limit_violations} == {"global"}
+            clock.advance(0.1)  # three more tokens
+            later = [(await api.call("sendMessage", chat_id=u.chat_id, text="news"))[0] for u in users[30:34]]
+            assert later == [200, 200, 200, 429]
     finally:
         await emulator.stop()
 

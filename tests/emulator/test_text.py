@@ -8,7 +8,7 @@ from tests.telegram_emulator import TelegramEmulator
 from tests.telegram_emulator.client import RawApi
 from tests.telegram_emulator.html_parse import parse_html
 
-pytestmark = pytest.mark.emulator(time_scale=1.0, rate_limits=False, chats=[(1001, "Amina")])
+pytestmark = pytest.mark.emulator(rate_limits=False, chats=[(1001, "Amina")])
 
 PARSE = "Bad Request: can't parse entities: "
 

@@ -110,6 +110,11 @@ def test_a_third_offer_is_a_data_file(tmp_path: Path) -> None:
         (("{min_age: 20, max_age: 36, at: today}", "{min_age: 20, at: today}"), "params.max_age"),
         (("{min_age: 20, max_age: 36, at: today}", "{min_age: 20, max_age: 36, at: start_date}"), "does not state"),
         (("source_file: 000_cbc5c7c24267b0f7.txt", "source_file: 000_cbc5c7c24267b0f7.txt\ncolour: red"), "colour"),
+        (
+            ("        url: https://www.iom.int/", "        link: https://www.iom.int/"),
+            "also_stated_in.0.url: Field required",
+        ),
+        (("        url: https://www.iom.int/", "        url: http://www.iom.int/"), "also_stated_in.0.url"),
     ],
 )
 def test_a_wrong_offer_file_is_refused_with_one_line(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -121,6 +126,22 @@ def test_a_wrong_offer_file_is_refused_with_one_line(tmp_path: Path, change: tup
         load_program(path)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_the_iom_graduate_case_rests_on_iom_s_programme_page() -> None:
+    criteria = {c.id: c for c in PROGRAMS["iom-internship-rabat"].criteria}
+    education = criteria["education"]
+    assert education.params["accepted_in_progress"] == ["bachelor_final_year", "master_in_progress", "phd_in_progress"]
+    assert "dernière année universitaire d’un premier programme" in education.source  # the offer's own words
+    [page] = education.also_stated_in
+    assert (page.title, page.url) == ("Internships at IOM", "https://www.iom.int/internships-iom")
+    assert (
+        "Be enrolled in a graduate degree programme (second university degree or equivalent, or higher)" in page.quote
+    )
+    # what the page says otherwise (ages 19 to 36, "within one-year") does not replace the offer's own values
+    assert education.params["window"] == {"months": 12, "before": "today", "include_reference_day": True}
+    assert criteria["age"].params == {"min_age": 20, "max_age": 36, "at": "today"}
+    assert not criteria["age"].also_stated_in
 
 
 def test_rules_import_nothing_of_the_edges() -> None:

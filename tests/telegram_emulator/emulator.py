@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
 from . import methods_bot, methods_messages  # noqa: F401  (registers the API methods)
-from .clock import Clock
+from .clock import Clock, EmulatorClock
 from .errors import ApiError, not_found, request_entity_too_large, unauthorized
 from .faults import Fault, FaultRegistry, Injection
 from .models import CallbackQueryRecord, RateLimitViolation, TranscriptEntry
@@ -41,13 +43,18 @@ class TelegramEmulator:
     callback query lifetime, long-poll timeouts, webhook backoff): time_scale=10 makes them
     ten times shorter. Durations a test passes explicitly (Fault.slow, outage, next_reply
     timeouts, Fault.too_many_requests' retry_after) are real seconds, never scaled.
+
+    clock replaces the wall clock: with a ManualClock, Telegram's clocks, Fault.slow and outage
+    move only when the test advances it (give either time_scale or clock, not both).
+    next_reply/replies_until_idle/wait_until timeouts stay wall-clock seconds.
     """
 
     def __init__(
         self,
         token: str = "123:ABC",
         *,
-        time_scale: float = 1.0,
+        time_scale: float | None = None,
+        clock: EmulatorClock | None = None,
         rate_limits: bool | RateLimitConfig = True,
         bot_username: str = "emulator_bot",
         bot_first_name: str = "Emulator Bot",
@@ -57,8 +64,10 @@ class TelegramEmulator:
         bot_id = token.split(":", 1)[0]
         if not bot_id.isdigit():
             raise ValueError("token must look like '<bot id>:<secret>'")
+        if clock is not None and time_scale is not None:
+            raise ValueError("give time_scale or clock, not both (a ManualClock takes its own time_scale)")
         self.token = token
-        self.clock = Clock(time_scale)
+        self.clock: EmulatorClock = clock if clock is not None else Clock(1.0 if time_scale is None else time_scale)
         self.strict_html_ampersand = strict_html_ampersand
         self.bot_user: dict[str, Any] = {
             "id": int(bot_id),
@@ -79,7 +88,7 @@ class TelegramEmulator:
         self.closing = False
         self.outage_mode: Literal["refuse", "502"] = "refuse"
         self._outage_until = 0.0
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._server = ApiServer(self, host)
 
     # lifecycle ---------------------------------------------------------------------------
@@ -177,8 +186,9 @@ class TelegramEmulator:
         self.faults.clear()
 
     def outage(self, seconds: float, *, mode: Literal["refuse", "502"] = "refuse") -> None:
-        """For `seconds` real seconds every request fails: connections are refused or reset
-        ("refuse") or answered 502 Bad Gateway ("502"); webhook deliveries pause too."""
+        """For `seconds` real seconds (of the clock) every request fails: connections are refused
+        or reset ("refuse") or answered 502 Bad Gateway ("502"); webhook deliveries pause too.
+        With "refuse", the server stops listening shortly after (see accepting_connections)."""
         self.outage_mode = mode
         self._outage_until = self.clock.real() + seconds
         if mode == "refuse":
@@ -186,6 +196,23 @@ class TelegramEmulator:
 
     def outage_remaining(self) -> float:
         return max(0.0, self._outage_until - self.clock.real())
+
+    @property
+    def accepting_connections(self) -> bool:
+        """False while an outage ("refuse") keeps the server from listening."""
+        return self._server.listening
+
+    async def wait_until(self, condition: Callable[[], object], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Returns once condition() is true, checking it again whenever something crosses the
+        emulator (a call, an update, a webhook delivery, an outage starting or ending).
+        AssertionError with the transcript tail after `timeout` wall-clock seconds."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                tail = self.transcript_text(last=25)
+                raise AssertionError(f"condition not reached within {timeout}s\n--- transcript tail ---\n{tail}")
+            await self.transcript_log.changed.wait(remaining)
 
     @property
     def transcript(self) -> list[TranscriptEntry]:
@@ -241,7 +268,7 @@ class TelegramEmulator:
         # Slow: the call takes effect now, even if the client gives up before the answer.
         outcome = await asyncio.shield(self._run(spec.name, params))
         self._record(spec.name, params, outcome, f"slow {fault.delay}s")
-        await asyncio.sleep(fault.delay)
+        await self.clock.sleep(fault.delay)
         return outcome
 
     async def call_internal(self, method: str, raw: dict[str, Any], *, source: str = "internal") -> dict[str, Any]:
@@ -287,7 +314,7 @@ class TelegramEmulator:
         )
         return outcome
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .clock import RESOLUTION
 from .errors import OTHER_GET_UPDATES, WEBHOOK_ACTIVE, bad_request, conflict
 from .params import Params
 from .registry import Described, api_method
@@ -51,12 +52,12 @@ async def get_updates(emu: TelegramEmulator, p: Params) -> list[dict[str, Any]]:
     generation = emu.poll_generation
     # Wakes an older long poll so that it answers 409, as Telegram does.
     emu.state.update_signal.notify()
-    deadline = emu.clock.real() + emu.clock.to_real(timeout)
+    deadline = emu.clock.emulated() + timeout
     while not emu.state.updates and not emu.closing:
-        remaining = deadline - emu.clock.real()
-        if remaining <= 0:
+        remaining = deadline - emu.clock.emulated()
+        if remaining <= RESOLUTION:
             break
-        await emu.state.update_signal.wait(remaining)
+        await emu.clock.wait(emu.state.update_signal, remaining)
         if generation != emu.poll_generation:
             raise conflict(OTHER_GET_UPDATES)
         if emu.webhook.active:

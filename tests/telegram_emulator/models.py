@@ -132,6 +132,7 @@ class PendingUpdate:
     chat_id: int | None
     handed_out: bool = False
     attempts: int = 0
+    # Emulated seconds (clock.emulated()) before which the webhook does not retry it.
     next_attempt_at: float = 0.0
 
 

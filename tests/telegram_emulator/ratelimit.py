@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from .clock import Clock
+from .clock import EmulatorClock
 from .errors import ApiError, scaled_retry_after, too_many_requests
 from .models import RateLimitViolation
 
@@ -57,7 +57,7 @@ class _Window:
 
 
 class RateLimiter:
-    def __init__(self, clock: Clock, config: RateLimitConfig | None) -> None:
+    def __init__(self, clock: EmulatorClock, config: RateLimitConfig | None) -> None:
         self.clock = clock
         self.config = config
         self.violations: list[RateLimitViolation] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -90,6 +89,10 @@ class ApiServer:
         self.port = self._runner.addresses[0][1]
         return self.port
 
+    @property
+    def listening(self) -> bool:
+        return self._site is not None
+
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
@@ -101,12 +104,15 @@ class ApiServer:
             return
         await self._site.stop()
         self._site = None
+        self._emu.transcript_log.add("outage", note=f"not listening for {seconds}s")
         try:
-            await asyncio.sleep(seconds)
+            await self._emu.clock.sleep(seconds)
         finally:
             if self._runner is not None and not self._emu.closing:
-                self._site = web.TCPSite(self._runner, self.host, self.port)
-                await self._site.start()
+                site = web.TCPSite(self._runner, self.host, self.port)
+                await site.start()
+                self._site = site
+                self._emu.transcript_log.add("outage", note="listening again")
 
     @staticmethod
     def _drop(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .clock import Clock, Signal
+from .clock import EmulatorClock, Signal
 from .errors import BOT_BLOCKED, CHAT_NOT_FOUND, bad_request, forbidden
 from .models import CallbackQueryRecord, ChatRecord, PendingUpdate, StoredFile, StoredMessage, UploadedFile
 from .transcript import Transcript
@@ -88,7 +88,7 @@ def _describe(kind: str, body: dict[str, Any]) -> str:
 
 
 class EmulatorState:
-    def __init__(self, bot_user: dict[str, Any], clock: Clock, transcript: Transcript) -> None:
+    def __init__(self, bot_user: dict[str, Any], clock: EmulatorClock, transcript: Transcript) -> None:
         self.bot_user = bot_user
         self.clock = clock
         self.transcript = transcript

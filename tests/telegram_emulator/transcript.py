@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .clock import Clock
+from .clock import EmulatorClock, Signal
 from .models import TranscriptEntry
 
 _MAX_VALUE = 120
@@ -37,13 +37,16 @@ def _summary(response: Any) -> str:
 class Transcript:
     """Every API call, created update and webhook delivery, in order."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: EmulatorClock) -> None:
         self._clock = clock
         self.entries: list[TranscriptEntry] = []
+        # Notified on every new entry (TelegramEmulator.wait_until waits on it).
+        self.changed = Signal()
 
     def add(self, kind: str, **fields: Any) -> TranscriptEntry:
         entry = TranscriptEntry(at=round(self._clock.real(), 4), kind=kind, **fields)
         self.entries.append(entry)
+        self.changed.notify()
         return entry
 
     def clear(self) -> None:

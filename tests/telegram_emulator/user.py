@@ -55,6 +55,7 @@ class SimulatedUser:
         self.deleted_message_ids: list[int] = []
         self._messages: list[BotReply] = []
         self._edits: list[BotReply] = []
+        self._arrivals: list[BotReply] = []  # messages and edits, in the order they came
         self._message_cursor = 0
         self._edit_cursor = 0
         self._signal = Signal()
@@ -102,6 +103,7 @@ class SimulatedUser:
                 document=document,
             )
             (self._edits if reply.is_edit else self._messages).append(reply)
+            self._arrivals.append(reply)
         self._signal.notify()
 
     def _fail(self, message: str) -> AssertionError:
@@ -267,21 +269,27 @@ class SimulatedUser:
         timeout: float = 10.0,  # noqa: ASYNC109
         include_edits: bool = False,
     ) -> list[BotReply]:
-        """New bot messages (and edits if asked) until the bot has been quiet for `idle`
-        seconds and has fetched every update of this chat."""
+        """New bot messages (and edits if asked) until the bot has fetched every update of this
+        chat and has been quiet for `idle` (wall-clock) seconds since then and since its last
+        message."""
         deadline = time.monotonic() + timeout
         while True:
+            now = time.monotonic()
             busy = self._emu.state.has_undelivered(self.chat_id)
-            quiet = time.monotonic() - self._last_activity
+            if busy:
+                # Quiet is counted from the fetch, not from the user's message.
+                self._last_activity = max(self._last_activity, now)
+            quiet = now - self._last_activity
             if not busy and quiet >= idle:
                 break
-            if time.monotonic() >= deadline:
+            if now >= deadline:
                 raise self._fail(f"the bot did not go idle in chat {self.chat_id} in {timeout}s")
             await self._signal.wait(0.02 if busy else idle - quiet)
         collected = self._messages[self._message_cursor :]
         self._message_cursor = len(self._messages)
         if include_edits:
-            collected = sorted([*collected, *self._edits[self._edit_cursor :]], key=lambda r: r.at)
+            wanted = {id(reply) for reply in (*collected, *self._edits[self._edit_cursor :])}
+            collected = [reply for reply in self._arrivals if id(reply) in wanted]
             self._edit_cursor = len(self._edits)
         return collected
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from .clock import RESOLUTION
 from .models import PendingUpdate
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DELIVERY_TIMEOUT = 60.0
 FIRST_RETRY_DELAY = 1.0
 MAX_RETRY_DELAY = 60.0
+# The delivery timeout is the clock's (DELIVERY_TIMEOUT emulated seconds), not aiohttp's.
+NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class WebhookConfig:
 
 
 class WebhookDeliverer:
-    """Times (timeout, backoff) are emulated seconds, so time_scale shortens them."""
+    """Times (timeout, backoff) are emulated seconds on the emulator's clock, so time_scale
+    shortens them and a ManualClock's advance() drives them."""
 
     def __init__(self, emulator: TelegramEmulator) -> None:
         self._emu = emulator
@@ -98,7 +102,7 @@ class WebhookDeliverer:
     def _deliverable(self) -> tuple[list[PendingUpdate], float | None]:
         """Updates to send now (the head of each idle chat) and the next retry time."""
         assert self.config is not None
-        now = self._emu.clock.real()
+        now = self._emu.clock.emulated()
         ready: list[PendingUpdate] = []
         blocked: set[int | str] = set(self._in_flight)
         next_retry: float | None = None
@@ -107,8 +111,8 @@ class WebhookDeliverer:
             if key in blocked:
                 continue
             blocked.add(key)
-            if update.next_attempt_at > now:
-                next_retry = min(next_retry or update.next_attempt_at, update.next_attempt_at)
+            if update.next_attempt_at > now + RESOLUTION:
+                next_retry = update.next_attempt_at if next_retry is None else min(next_retry, update.next_attempt_at)
                 continue
             if len(self._in_flight) + len(ready) < self.config.max_connections:
                 ready.append(update)
@@ -122,14 +126,16 @@ class WebhookDeliverer:
         signal = self._emu.state.update_signal
         while self.config is not None:
             if self._emu.outage_remaining() > 0:
-                await asyncio.sleep(self._emu.outage_remaining())
+                await self._emu.clock.sleep(self._emu.outage_remaining())
                 continue
             ready, next_retry = self._deliverable()
             for update in ready:
                 task = asyncio.get_running_loop().create_task(self._deliver(update))
                 self._in_flight[self._key(update)] = task
-            wait = None if next_retry is None else max(0.0, next_retry - self._emu.clock.real())
-            await signal.wait(wait if wait is not None else 3600.0)
+            if next_retry is None:
+                await self._emu.clock.wait(signal, None)
+            else:
+                await self._emu.clock.wait(signal, max(0.0, next_retry - self._emu.clock.emulated()))
 
     async def _deliver(self, update: PendingUpdate) -> None:
         key = self._key(update)
@@ -144,7 +150,7 @@ class WebhookDeliverer:
             self.last_error_date = self._emu.clock.unix()
             self.last_error_message = error
             delay = min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * 2 ** (update.attempts - 1))
-            update.next_attempt_at = self._emu.clock.real() + self._emu.clock.to_real(delay)
+            update.next_attempt_at = self._emu.clock.emulated() + delay
         self._emu.state.update_signal.notify()
 
     async def _post(self, update: PendingUpdate) -> str | None:
@@ -154,14 +160,16 @@ class WebhookDeliverer:
         headers = {"Content-Type": "application/json"}
         if config.secret_token:
             headers[SECRET_HEADER] = config.secret_token
-        timeout = aiohttp.ClientTimeout(total=self._emu.clock.to_real(DELIVERY_TIMEOUT))
         update.handed_out = True
         reply: Any = None
         error: str | None
         try:
-            async with session.post(
-                config.url, data=json.dumps(update.payload), headers=headers, timeout=timeout
-            ) as response:
+            async with (
+                self._emu.clock.timeout(DELIVERY_TIMEOUT),
+                session.post(
+                    config.url, data=json.dumps(update.payload), headers=headers, timeout=NO_CLIENT_TIMEOUT
+                ) as response,
+            ):
                 status, reason = response.status, response.reason
                 body = await response.read()
         except TimeoutError:

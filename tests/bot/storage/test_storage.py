@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage import repo
+from bot.storage import outbox, repo
 from bot.storage.db import create_engine, sessionmaker
 from bot.storage.migrate import upgrade_async
 from bot.storage.models import PERSONAL_TABLES, Base, FaqEntry, Person, Subscription
 
 from ...conftest import BACKENDS
+from ...support.schema import columns_holding, columns_referencing_people
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -32,6 +33,12 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 
 STATE = {"v": 1, "lang": "fr", "phase": "question", "answers": {"birth_date": "1995-03-15", "spanish": True}}
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def person(session: AsyncSession, external_id: int | str, channel: str = "telegram") -> int:
+    """The bot's own id of a person known on `channel` as `external_id` (created if new)."""
+    return (await repo.lock_person(session, channel, str(external_id))).id
 
 
 async def test_migrations_create_exactly_the_models(database_url: str) -> None:
@@ -51,138 +58,208 @@ async def test_migrations_create_exactly_the_models(database_url: str) -> None:
 
 async def test_state_answers_and_verdicts_are_saved(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
-        await repo.lock_person(session, 42, 42)
-        await repo.save_state(session, 42, STATE, [("quebec-psoig-2021-023", "incomplete", [], ["citizenship"])])
+        pid = await person(session, 42)
+        await repo.save_state(session, pid, STATE, [("quebec-psoig-2021-023", "incomplete", [], ["citizenship"])])
     async with sessions.begin() as session:
-        assert await repo.load_state(session, 42) == STATE
+        assert await repo.load_state(session, pid) == STATE
         smaller = {**STATE, "answers": {"birth_date": "1995-03-16"}}
-        await repo.save_state(session, 42, smaller)
+        await repo.save_state(session, pid, smaller)
     async with sessions.begin() as session:
-        document = await repo.export_person(session, 42)
+        document = await repo.export_person(session, pid)
     assert document["answers"] == {"birth_date": "1995-03-16"}
     assert document["verdicts"]["quebec-psoig-2021-023"]["missing"] == ["citizenship"]
+    assert document["person"]["channel"] == "telegram" and document["person"]["telegram_user_id"] == 42
+
+
+async def test_people_are_keyed_by_channel_and_channel_id(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        telegram = await person(session, 42)
+        console = await person(session, "42", channel="console")
+        again = await person(session, "42")
+    assert telegram != console and again == telegram  # the same id on two channels: two people
+    async with sessions.begin() as session:
+        await repo.save_state(session, telegram, STATE)
+    async with sessions() as session:
+        assert await repo.load_state(session, console) is None
+
+
+async def test_another_dialog_never_overwrites_the_eligibility_answers(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from bot.storage.models import DialogStateRow
+
+    async with sessions.begin() as session:
+        pid = await person(session, 42)
+        await repo.save_state(session, pid, STATE)
+        session.add(DialogStateRow(person_id=pid, dialog="faq_edit", version=1, state={"v": 1}, updated_at=T0))
+    async with sessions() as session:
+        assert await repo.load_state(session, pid) == STATE
+        assert await repo.load_state(session, pid, "faq_edit") == {"v": 1}
+        assert (await repo.export_person(session, pid))["other_dialogs"] == {"faq_edit": {"v": 1}}
 
 
 async def test_an_update_is_stored_once(sessions: async_sessionmaker[AsyncSession]) -> None:
+    key = repo.person_key("telegram", "42")
     async with sessions.begin() as session:
-        assert await repo.store_update(session, 1001, 42, {"update_id": 1001})
+        assert await repo.store_update(session, 1001, key, {"update_id": 1001})
     async with sessions.begin() as session:
-        assert not await repo.store_update(session, 1001, 42, {"update_id": 1001})
-        pending = await repo.pending_updates(session, 42)
+        assert not await repo.store_update(session, 1001, key, {"update_id": 1001})
+        pending = await repo.pending_updates(session, key)
         assert [u.update_id for u in pending] == [1001]
         repo.mark_processed(pending[0])
     async with sessions.begin() as session:
-        assert await repo.pending_updates(session, 42) == []
-        assert not await repo.store_update(session, 1001, 42, {"update_id": 1001})  # redelivered: still refused
+        assert await repo.pending_updates(session, key) == []
+        assert not await repo.store_update(session, 1001, key, {"update_id": 1001})  # redelivered: still refused
 
 
-async def _fill(session: AsyncSession, person_id: int) -> None:
-    await repo.lock_person(session, person_id, person_id)
-    await repo.save_state(session, person_id, STATE, [("iom-internship-rabat", "eligible", [], [])])
+async def _fill(session: AsyncSession, external_id: int) -> int:
+    """A person with a row in every table that can hold something about them; returns their id."""
+    pid = await person(session, external_id)
+    await repo.save_state(session, pid, STATE, [("iom-internship-rabat", "eligible", [], [])])
+    session.add(Subscription(person_id=pid, program_id="iom-internship-rabat", topic="deadline", created_at=T0))
     session.add(
-        Subscription(person_id=person_id, program_id="iom-internship-rabat", topic="deadline", created_at=repo.now())
+        FaqEntry(topic="stipend", lang="fr", program_id=f"offer-{pid}", answer="x", updated_by=pid, updated_at=T0)
     )
-    await repo.record_unanswered(session, person_id, "Où est le stage?", "fr")
-    await repo.enqueue(session, person_id, person_id, [{"method": "sendMessage", "text": "x"}])
-    await repo.store_update(session, person_id * 10, person_id, {"message": {"text": "1995-03-15"}})
+    await repo.record_unanswered(session, pid, "Où est le stage?", "fr")
+    await outbox.enqueue(session, pid, external_id, [{"method": "sendMessage", "text": "x"}])
+    payload = {"message": {"text": "1995-03-15", "from": {"id": external_id}, "chat": {"id": external_id}}}
+    await repo.store_update(session, external_id * 10, repo.person_key("telegram", str(external_id)), payload)
+    return pid
 
 
-async def test_forget_leaves_no_row_about_the_person_in_any_table(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_forget_leaves_nothing_about_the_person_in_any_column(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
-        await _fill(session, 42)
-        await _fill(session, 43)
-        session.add(
-            FaqEntry(topic="stipend", lang="fr", program_id=None, answer="x", updated_by=None, updated_at=repo.now())
-        )
-    async with sessions.begin() as session:
-        await repo.erase_person(session, 42)
+        amina = await _fill(session, 7770042)
+        omar = await _fill(session, 7770043)
     async with sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            columns = {c.name for c in table.columns}
-            for column in ("person_id", "id") if table.name == "people" else ("person_id",):
-                if column in columns:
-                    count = await session.scalar(select(func.count()).select_from(table).where(table.c[column] == 42))
-                    assert count == 0, f"{table.name} still has a row about the person"
-            if "chat_id" in columns:
-                assert await session.scalar(select(func.count()).select_from(table).where(table.c.chat_id == 42)) == 0
+        before = await columns_holding(session, amina, "7770042")
+    # the search is able to see them: every table with a reference to people, and the raw Telegram ids
+    referencing = columns_referencing_people()
+    assert "faq_entries.updated_by" in referencing
+    assert (
+        referencing | {"people.id", "people.external_id", "inbox.payload", "inbox.person_key", "outbox.chat_id"}
+        <= before
+    )
+    async with sessions.begin() as session:
+        await repo.erase_person(session, amina)
+    async with sessions() as session:
+        assert await columns_holding(session, amina, "7770042") == set()
+        faq = (await session.execute(select(FaqEntry).where(FaqEntry.program_id == f"offer-{amina}"))).scalar_one()
+        assert faq.updated_by is None and faq.answer == "x"  # what they edited as staff stays, unsigned
         # the other person is untouched
-        assert await session.get(Person, 43) is not None
-        assert (await repo.export_person(session, 43))["answers"] == {"birth_date": "1995-03-15", "spanish": True}
+        assert await session.get(Person, omar) is not None
+        assert (await repo.export_person(session, omar))["answers"] == {"birth_date": "1995-03-15", "spanish": True}
 
 
 async def test_retention_purges_inactive_people_only(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
-        await _fill(session, 42)
-        await _fill(session, 43)
-        await session.execute(
-            update(Person).where(Person.id == 42).values(last_seen_at=repo.now() - timedelta(days=181))
-        )
+        old = await _fill(session, 42)
+        recent = await _fill(session, 43)
+        await session.execute(update(Person).where(Person.id == old).values(last_seen_at=T0 - timedelta(days=181)))
+        await session.execute(update(Person).where(Person.id == recent).values(last_seen_at=T0 - timedelta(days=179)))
     async with sessions.begin() as session:
-        assert await repo.purge_expired(session, 180) == 1
+        assert await repo.purge_expired(session, 180, at=T0) == 1
     async with sessions() as session:
-        assert await repo.load_state(session, 42) is None
-        assert await repo.load_state(session, 43) == STATE
+        assert await repo.load_state(session, old) is None
+        assert await repo.load_state(session, recent) == STATE
 
 
 async def test_concurrent_writers_never_fail(sessions: async_sessionmaker[AsyncSession]) -> None:
-    async def writer(person_id: int) -> None:
+    ids: dict[int, int] = {}
+
+    async def writer(external_id: int) -> None:
         for step in range(5):
             async with sessions.begin() as session:
-                await repo.lock_person(session, person_id, person_id)
-                state = await repo.load_state(session, person_id) or {"v": 1, "answers": {}}
+                pid = ids[external_id] = await person(session, external_id)
+                state = await repo.load_state(session, pid) or {"v": 1, "answers": {}}
                 state = {**state, "answers": {**state["answers"], f"n{step}": step}}
-                await repo.save_state(session, person_id, state)
+                await repo.save_state(session, pid, state)
 
     await asyncio.gather(*(writer(i) for i in range(1, 21)))
     async with sessions() as session:
-        for person_id in range(1, 21):
-            state = await repo.load_state(session, person_id)
+        for pid in ids.values():
+            state = await repo.load_state(session, pid)
             assert state is not None and len(state["answers"]) == 5
+    assert len(set(ids.values())) == 20
 
 
 async def test_one_person_s_transactions_are_serialised(sessions: async_sessionmaker[AsyncSession]) -> None:
     """Two read-modify-write transactions on one person: no update is lost."""
 
-    async def bump() -> None:
-        async with sessions.begin() as session:
-            await repo.lock_person(session, 7, 7)
-            state = await repo.load_state(session, 7) or {"v": 1, "answers": {}, "count": 0}
-            await asyncio.sleep(0.05)  # the other transaction tries to run meanwhile
-            await repo.save_state(session, 7, {**state, "count": state.get("count", 0) + 1})
+    inside = asyncio.Event()  # set while one transaction holds the person, before it writes
+    pids: list[int] = []
 
-    await asyncio.gather(*(bump() for _ in range(8)))
+    async def bump(first: bool) -> None:
+        if not first:
+            await inside.wait()  # the others start while the first is mid-way
+        async with sessions.begin() as session:
+            pid = await person(session, 7)
+            pids.append(pid)
+            state = await repo.load_state(session, pid) or {"v": 1, "answers": {}, "count": 0}
+            if first:
+                inside.set()
+                for _ in range(20):  # let the other transactions run as far as they can
+                    await asyncio.sleep(0)
+            await repo.save_state(session, pid, {**state, "count": state.get("count", 0) + 1})
+
+    await asyncio.gather(*(bump(i == 0) for i in range(8)))
     async with sessions() as session:
-        state = await repo.load_state(session, 7)
+        state = await repo.load_state(session, pids[0])
     assert state is not None and state["count"] == 8
 
 
 async def test_outbox_leases_one_message_per_person_at_a_time(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
-        await repo.lock_person(session, 42, 42)
-        await repo.enqueue(session, 42, 42, [{"text": "a"}, {"text": "b"}])
+        pid = await person(session, 42)
+        await outbox.enqueue(session, pid, 42, [{"text": "a"}, {"text": "b"}], at=T0)
     async with sessions.begin() as session:
-        first, _ = await repo.claim_next(session, 42)
-        assert first is not None and first.payload == {"text": "a"}
+        first, _ = await outbox.claim_next(session, pid, owner="host:1/aaa", at=T0)
+        assert first is not None and first.payload == {"text": "a"} and first.lease_owner == "host:1/aaa"
     async with sessions.begin() as session:
-        busy, wait = await repo.claim_next(session, 42)
-        assert busy is None and 0 < wait <= repo.LEASE.total_seconds()  # "a" is out: "b" waits
+        later = T0 + timedelta(seconds=10)
+        busy, wait = await outbox.claim_next(session, pid, owner="host:2/bbb", at=later)
+        assert busy is None and wait == (outbox.LEASE - timedelta(seconds=10)).total_seconds()  # "a" is out
         await session.execute(text("UPDATE outbox SET status = 'sent' WHERE id = :id"), {"id": first.id})
     async with sessions.begin() as session:
-        second, _ = await repo.claim_next(session, 42)
+        second, _ = await outbox.claim_next(session, pid, owner="host:2/bbb", at=T0 + timedelta(seconds=11))
         assert second is not None and second.payload == {"text": "b"}
 
 
-async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: async_sessionmaker[AsyncSession]) -> None:
-    pace = repo.ChatPace(per_second=1.0, burst=2)
+async def test_a_restarted_process_takes_back_its_predecessor_s_leases_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
-        await repo.lock_person(session, 42, 42)
-        await repo.enqueue(session, 42, 42, [{"text": str(i)} for i in range(3)])
+        amina, omar = await person(session, 1), await person(session, 2)
+        await outbox.enqueue(session, amina, 1, [{"text": "to amina"}], at=T0)
+        await outbox.enqueue(session, omar, 2, [{"text": "to omar"}], at=T0)
+        dead, _ = await outbox.claim_next(session, amina, owner="host:8443/dead", at=T0)
+        alive, _ = await outbox.claim_next(session, omar, owner="host:8444/alive", at=T0)
+        assert dead is not None and alive is not None
+    async with sessions.begin() as session:  # the process of host:8443 restarts one second later
+        assert await outbox.reclaim_leases(session, "host:8443", "host:8443/new", at=T0 + timedelta(seconds=1)) == 1
+    async with sessions.begin() as session:
+        again, wait = await outbox.claim_next(session, amina, owner="host:8443/new", at=T0 + timedelta(seconds=1))
+        assert again is not None and again.payload == {"text": "to amina"} and wait == 0
+        held, wait = await outbox.claim_next(session, omar, owner="host:8443/new", at=T0 + timedelta(seconds=1))
+        assert held is None and wait == 29.0  # another instance's live lease is left alone
+
+
+async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: async_sessionmaker[AsyncSession]) -> None:
+    pace = outbox.ChatPace(per_second=1.0, burst=2)
+    async with sessions.begin() as session:
+        pid = await person(session, 42)
+        await outbox.enqueue(session, pid, 42, [{"text": str(i)} for i in range(3)], at=T0)
     for expected in ("0", "1"):
         async with sessions.begin() as session:
-            row, _ = await repo.claim_next(session, 42, pace)
+            row, _ = await outbox.claim_next(session, pid, pace, at=T0)
             assert row is not None and row.payload == {"text": expected}
             row.status = "sent"
-            await repo.charge_send(session, 42, pace)
+            await outbox.charge_send(session, pid, pace, at=T0)
     async with sessions.begin() as session:  # a burst of two, then one a second
-        row, wait = await repo.claim_next(session, 42, pace)
-        assert row is None and 0.5 < wait <= 1.0
+        row, wait = await outbox.claim_next(session, pid, pace, at=T0 + timedelta(seconds=0.25))
+        assert row is None and wait == 0.75
+    async with sessions.begin() as session:
+        row, wait = await outbox.claim_next(session, pid, pace, at=T0 + timedelta(seconds=1))
+        assert row is not None and row.payload == {"text": "2"}

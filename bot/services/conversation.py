@@ -1,0 +1,182 @@
+"""The conversation service: one person's input in, effects out, for every channel.
+
+A turn is one transaction with the person's row locked: load the dialog state, run the engine,
+save the state, the answers and the verdicts, record what could not be answered, and decide
+what to say. Channels (Telegram, the terminal, Rasa, the web) only turn their input into an
+`Input` and carry out the returned effects; no channel type crosses this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dialogs.engine import Engine, Event
+from dialogs.outputs import Output, Unanswered, VerdictCard
+from dialogs.state import DialogState
+from rules import Program, load_programs
+
+from ..clock import Clock, SystemClock, local_today
+from ..config import Config
+from ..i18n import Lang, as_language, gettext
+from ..render import render_output
+from ..storage import repo
+from ..storage.db import scrub
+from ..storage.models import Person
+from . import privacy
+from .effects import Effect, Erased, Reply
+from .inputs import Input, InputKind, PersonKey
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ConversationService:
+    """Applies inputs to people's dialogs; holds no per-person data between turns."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    database: AsyncEngine
+    engine: Engine
+    default_language: Lang = "fr"
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Toronto"))
+    clock: Clock = field(default_factory=SystemClock)
+    fixed_today: date | None = None  # a pinned "today" for the dialog (the terminal's --today)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        sessions: async_sessionmaker[AsyncSession],
+        database: AsyncEngine,
+        *,
+        programs: dict[str, Program] | None = None,
+        clock: Clock | None = None,
+        today: date | None = None,
+    ) -> ConversationService:
+        engine = Engine(
+            programs if programs is not None else load_programs(config.offers_path()),
+            translate=gettext,
+            require_consent=True,
+            consent_version=config.privacy.consent_version,
+            retention_days=config.privacy.retention_days,
+        )
+        return cls(
+            sessions,
+            database,
+            engine,
+            default_language=config.default_language,
+            zone=config.zone,
+            clock=clock or SystemClock(),
+            fixed_today=today,
+        )
+
+    def today(self) -> date:
+        return self.fixed_today or local_today(self.clock, self.zone)
+
+    @asynccontextmanager
+    async def turn(self, key: PersonKey) -> AsyncIterator[Turn]:
+        """One transaction for one person, their row created if new and locked until the end."""
+        async with self.sessions.begin() as session:
+            person = await repo.lock_person(session, key.channel, key.external_id, self.clock.now())
+            current = Turn(self, session, person)
+            yield current
+        if current.erased:
+            await self.scrub()
+
+    async def scrub(self) -> None:
+        """After an erasure: nothing erased stays readable in the database's files."""
+        await scrub(self.database)
+
+    async def handle(self, input: Input) -> list[Effect]:
+        """One input, one transaction; the effects are for the channel to carry out now."""
+        async with self.turn(input.person) as current:
+            return await current.apply(input)
+
+    async def export(self, key: PersonKey) -> dict[str, Any] | None:
+        """Everything stored about a person (None if unknown), without creating them."""
+        async with self.sessions() as session:
+            person = await repo.find_person(session, key.channel, key.external_id)
+            return None if person is None else await repo.export_person(session, person.id)
+
+    async def stored_language(self, key: PersonKey) -> Lang:
+        """The person's language as saved, for messages outside a turn (an apology)."""
+        async with self.sessions() as session:
+            person = await repo.find_person(session, key.channel, key.external_id)
+            state = None if person is None else await repo.load_state(session, person.id)
+        if state is not None:
+            return as_language(str(state.get("lang")), self.default_language)
+        return as_language(person.language if person else None, self.default_language)
+
+
+@dataclass
+class Turn:
+    """The work of one transaction on one person; `apply` may be called for several inputs in order."""
+
+    service: ConversationService
+    session: AsyncSession
+    person: Person
+    erased: bool = False
+
+    def mark_reachable(self, reachable: bool) -> None:
+        """The channel says the person blocked (or unblocked) the bot."""
+        self.person.blocked = not reachable
+
+    async def apply(self, input: Input) -> list[Effect]:
+        """The person's input applied to their dialog; never raises on anything a person can send."""
+        if self.erased:
+            return []
+        service, session, person = self.service, self.session, self.person
+        stored = await repo.load_state(session, person.id)
+        if stored is None:
+            lang = person.language or as_language(input.language_hint, service.default_language)
+            stored = DialogState(lang=lang).to_json()
+        lang = as_language(str(stored.get("lang")), service.default_language)
+        if input.kind is InputKind.COMMAND and input.value in privacy.COMMANDS:
+            return await self._privacy(input.value, lang)
+        if input.kind is InputKind.BUTTON and input.value.startswith(f"{privacy.FORGET_BUTTON}:"):
+            effects = await privacy.answer_forget(session, person, input.value, lang)
+            self.erased = any(isinstance(e, Erased) for e in effects)
+            return effects
+        state, outputs = service.engine.step(stored, self._event(input))
+        await self._save(state, outputs, input)
+        return [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+
+    def _event(self, input: Input) -> Event:
+        today = self.service.today()
+        if input.kind is InputKind.START:
+            return Event.start(today)
+        if input.kind is InputKind.BUTTON:
+            return Event.press(input.value, today)
+        if input.kind is InputKind.COMMAND:
+            return Event.command(input.value, today, input.arg)
+        return Event.text(input.value, today)
+
+    async def _privacy(self, command: str, lang: str) -> list[Effect]:
+        if command == "privacy":
+            return privacy.notice(self.person, lang, self.service.engine.retention_days)
+        if command == "forget":
+            return privacy.ask_to_forget(self.person, lang)
+        return await privacy.export(self.session, self.person, lang)
+
+    async def _save(self, state: DialogState, outputs: list[Output], input: Input) -> None:
+        person, moment = self.person, self.service.clock.now()
+        if input.kind is InputKind.COMMAND and input.value == "language":
+            person.language = state.lang
+        if state.consent is not None and person.consent_version != state.consent:
+            person.consent_version, person.consent_at = state.consent, moment
+        verdicts = [
+            (o.result.program.id, o.result.status.value, list(o.result.failing), list(o.result.missing_facts))
+            for o in outputs
+            if isinstance(o, VerdictCard)
+        ]
+        await repo.save_state(self.session, person.id, state.to_json(), verdicts, at=moment)
+        for output in outputs:
+            if isinstance(output, Unanswered) and state.consent is not None:  # kept for staff only with consent
+                await repo.record_unanswered(self.session, person.id, output.text, state.lang, at=moment)

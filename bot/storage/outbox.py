@@ -1,0 +1,133 @@
+"""The outbox: replies written in the same transaction as the state that produced them, sent later.
+
+Every function takes the moment to act at (`at`), so tests and the sender share one clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import OutboxMessage, Person
+from .repo import _is_postgres, now
+
+LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
+
+
+@dataclass(frozen=True)
+class ChatPace:
+    """Telegram's per-chat limit: `burst` messages at once, then `per_second`."""
+
+    per_second: float = 1.0
+    burst: int = 3
+
+
+async def enqueue(
+    session: AsyncSession,
+    person_id: int | None,
+    chat_id: int,
+    payloads: Iterable[dict[str, Any]],
+    kind: str = "reply",
+    at: datetime | None = None,
+) -> None:
+    moment = at or now()
+    for payload in payloads:
+        session.add(
+            OutboxMessage(
+                person_id=person_id,
+                chat_id=chat_id,
+                kind=kind,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                not_before=moment,
+                created_at=moment,
+            )
+        )
+
+
+async def claim_next(
+    session: AsyncSession,
+    person_id: int,
+    pace: ChatPace | None = None,
+    *,
+    owner: str = "",
+    at: datetime | None = None,
+    lease: timedelta = LEASE,
+) -> tuple[OutboxMessage | None, float]:
+    """The person's oldest due message, leased to `owner` for sending, or None and how long to wait.
+
+    At most one message per person is out at a time, so replies arrive in order even when several
+    processes send; a lease that expires (a sender died) makes the message due again, and a
+    restarted process takes its predecessor's leases back at once (`reclaim_leases`). The chat's
+    flood bucket lives on the person's row, so every process paces the chat together; a token is
+    taken when the send completes (`charge_send`).
+    """
+    moment = at or now()
+    if _is_postgres(session):  # one claim per person at a time, across processes
+        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+    first = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.person_id == person_id, OutboxMessage.status.in_(("pending", "sending")))
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if first is None:
+        return None, 0.0
+    if first.not_before > moment:
+        # another sender holds it ("sending"), or it waits for a retry ("pending")
+        return None, (first.not_before - moment).total_seconds()
+    if pace is not None:
+        person = await session.get(Person, person_id)
+        tokens = _tokens(person, pace, moment) if person is not None else float(pace.burst)
+        if tokens < 1:
+            return None, (1 - tokens) / pace.per_second
+    first.status, first.not_before, first.lease_owner = "sending", moment + lease, owner
+    return first, 0.0
+
+
+def _tokens(person: Person, pace: ChatPace, moment: datetime) -> float:
+    if person.send_tokens is None or person.send_refilled_at is None:
+        return float(pace.burst)
+    elapsed = max(0.0, (moment - person.send_refilled_at).total_seconds())
+    return min(float(pace.burst), person.send_tokens + elapsed * pace.per_second)
+
+
+async def charge_send(session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None) -> None:
+    """Take a token from the chat's bucket when a send completed (never earlier than it reached Telegram)."""
+    person = await session.get(Person, person_id)
+    if person is not None:
+        moment = at or now()
+        person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - 1), moment
+
+
+async def reclaim_leases(session: AsyncSession, instance: str, owner: str, at: datetime | None = None) -> int:
+    """Leases held by an earlier process of this instance (`instance/...`, not `owner`): due now.
+
+    An instance (a host, or a host and port) runs one process at a time, so such a lease belongs to
+    a process that died mid-send; waiting for it to expire would freeze those people's replies.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "sending",
+            OutboxMessage.lease_owner.startswith(f"{instance}/", autoescape=True),
+            OutboxMessage.lease_owner != owner,
+        )
+        .values(status="pending", not_before=at or now(), lease_owner=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def people_with_due_messages(session: AsyncSession, at: datetime | None = None) -> list[int]:
+    query = select(OutboxMessage.person_id).where(
+        OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.not_before <= (at or now())
+    )
+    return sorted({p for p in (await session.execute(query)).scalars() if p is not None})

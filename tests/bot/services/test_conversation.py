@@ -1,0 +1,148 @@
+"""The conversation service as every channel uses it: inputs in, typed effects out, one database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.render import Rendered
+from bot.services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
+from bot.storage import repo
+from bot.storage.db import create_engine, sessionmaker
+from bot.storage.migrate import upgrade_async
+from bot.storage.models import Person, UnansweredQuestion
+
+from ...conftest import BACKENDS
+
+pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+AMINA = PersonKey("telegram", "5550001")
+TODAY = date(2021, 9, 15)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2021, 9, 15, 14, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def service(database: AsyncEngine, clock: ManualClock) -> ConversationService:
+    return ConversationService.from_config(Config(), sessionmaker(database), database, clock=clock, today=TODAY)
+
+
+def texts(effects: list[Effect]) -> str:
+    return "\n".join(e.message.text for e in effects if isinstance(e, Reply)).replace("\u00a0", " ")
+
+
+def button(effects: list[Effect], prefix: str) -> str:
+    ids = [b.id for e in effects if isinstance(e, Reply) for b in e.message.buttons]
+    return next(i for i in ids if i.startswith(prefix))
+
+
+async def say(
+    service: ConversationService, key: PersonKey, kind: InputKind, value: str = "", hint: str = "fr"
+) -> list[Effect]:
+    return await service.handle(Input(key, kind, value, language_hint=hint))
+
+
+async def at_birth_date(service: ConversationService, key: PersonKey, hint: str = "fr") -> None:
+    await say(service, key, InputKind.START, hint=hint)
+    await say(service, key, InputKind.BUTTON, "programs:iom-internship-rabat", hint)
+    await say(service, key, InputKind.BUTTON, "consent:yes", hint)
+
+
+async def test_a_dialog_is_inputs_in_and_rendered_replies_out(service: ConversationService) -> None:
+    effects = await say(service, AMINA, InputKind.START, hint="en-CA")
+    assert all(isinstance(e, Reply) and isinstance(e.message, Rendered) for e in effects)
+    assert "Which offer do you want to check?" in texts(effects)  # the channel's language hint, for a new person
+    await say(service, AMINA, InputKind.BUTTON, "programs:iom-internship-rabat")
+    effects = await say(service, AMINA, InputKind.BUTTON, "consent:yes")
+    assert "What is your date of birth?" in texts(effects)
+    effects = await say(service, AMINA, InputKind.TEXT, "1998-05-20", hint="fr")  # a saved language wins
+    assert "Noted: May 20, 1998." in texts(effects)
+    exported = await service.export(AMINA)
+    assert exported is not None and exported["answers"] == {"birth_date": "1998-05-20"}
+
+
+async def test_the_same_id_on_two_channels_is_two_people(service: ConversationService) -> None:
+    await at_birth_date(service, AMINA)
+    await say(service, AMINA, InputKind.TEXT, "1998-05-20")
+    terminal = PersonKey("console", AMINA.external_id)
+    effects = await say(service, terminal, InputKind.START)
+    assert "Quelle offre voulez-vous vérifier?" in texts(effects) and "Rebonjour" not in texts(effects)
+    assert (await service.export(terminal) or {})["answers"] == {}
+    assert (await service.export(AMINA) or {})["answers"] == {"birth_date": "1998-05-20"}
+
+
+async def test_times_come_from_the_clock(service: ConversationService, clock: ManualClock) -> None:
+    await at_birth_date(service, AMINA)
+    clock.advance(3600)
+    await say(service, AMINA, InputKind.TEXT, "1998-05-20")
+    async with service.sessions() as session:
+        person = (await session.execute(select(Person).where(Person.external_id == AMINA.external_id))).scalar_one()
+    assert person.last_seen_at == clock.now()
+    assert person.consent_at == datetime(2021, 9, 15, 14, 30, tzinfo=UTC)
+
+
+async def test_mydata_is_a_document_built_from_the_database(service: ConversationService) -> None:
+    await at_birth_date(service, AMINA)
+    await say(service, AMINA, InputKind.TEXT, "1998-05-20")
+    effects = await say(service, AMINA, InputKind.COMMAND, "mydata")
+    documents = [e for e in effects if isinstance(e, SendDocument)]
+    assert len(documents) == 1 and documents[0].filename == "mydata.json"
+    data = json.loads(documents[0].content)
+    assert data["answers"] == {"birth_date": "1998-05-20"} and data["person"]["telegram_user_id"] == 5550001
+    assert documents[0].caption == "Tout ce qui est conservé à votre sujet, en document JSON."
+
+
+async def test_forget_needs_the_fresh_confirmation(service: ConversationService) -> None:
+    await at_birth_date(service, AMINA)
+    await say(service, AMINA, InputKind.TEXT, "1998-05-20")
+    old_yes = button(await say(service, AMINA, InputKind.COMMAND, "forget"), "forget:yes:")
+    new_yes = button(await say(service, AMINA, InputKind.COMMAND, "forget"), "forget:yes:")
+    assert old_yes != new_yes
+    for stale in (old_yes, "forget:yes", "forget:yes:" + "A" * 12, new_yes.replace("yes", "maybe")):
+        effects = await say(service, AMINA, InputKind.BUTTON, stale)
+        assert "n’est plus valide" in texts(effects), stale
+    assert (await service.export(AMINA) or {})["answers"] == {"birth_date": "1998-05-20"}
+    effects = await say(service, AMINA, InputKind.BUTTON, new_yes)
+    assert [type(e) for e in effects] == [Erased] and "a été effacé" in effects[0].farewell.text  # type: ignore[union-attr]
+    assert await service.export(AMINA) is None
+    effects = await say(service, AMINA, InputKind.BUTTON, new_yes)  # replayed after the erasure
+    assert "n’est plus valide" in texts(effects)
+
+
+async def test_questions_are_kept_for_staff_only_with_consent(service: ConversationService) -> None:
+    kim = PersonKey("console", "kim")
+    await say(service, kim, InputKind.START)
+    await say(service, kim, InputKind.BUTTON, "programs:iom-internship-rabat")
+    await say(service, kim, InputKind.BUTTON, "consent:no")
+    await say(service, kim, InputKind.TEXT, "Est-ce que le stage est payé?")
+    await at_birth_date(service, AMINA)
+    await say(service, AMINA, InputKind.TEXT, "Est-ce que le stage est payé?")
+    async with service.sessions() as session:
+        kept = (await session.execute(select(UnansweredQuestion.text, UnansweredQuestion.person_id))).all()
+        amina = await repo.find_person(session, AMINA.channel, AMINA.external_id)
+    assert amina is not None and kept == [("Est-ce que le stage est payé?", amina.id)]
+
+
+async def test_the_language_command_is_remembered_for_a_new_dialog(service: ConversationService) -> None:
+    await say(service, AMINA, InputKind.START, hint="fr")
+    effects = await service.handle(Input(AMINA, InputKind.COMMAND, "language", "en"))
+    assert "I’ll speak English from now on." in texts(effects)
+    await say(service, AMINA, InputKind.COMMAND, "restart")
+    assert await service.stored_language(AMINA) == "en"
