@@ -100,6 +100,13 @@ def _tokens(person: Person, pace: ChatPace, moment: datetime) -> float:
     return min(float(pace.burst), person.send_tokens + elapsed * pace.per_second)
 
 
+async def wait_for_token(session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None) -> float:
+    """Seconds before the person's chat may take one more message (0: now); takes nothing."""
+    person = await session.get(Person, person_id)
+    tokens = _tokens(person, pace, at or now()) if person is not None else float(pace.burst)
+    return 0.0 if tokens >= 1 else (1 - tokens) / pace.per_second
+
+
 async def charge_send(session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None) -> None:
     """Take a token from the chat's bucket when a send completed (never earlier than it reached Telegram)."""
     person = await session.get(Person, person_id)

@@ -12,16 +12,18 @@ it does anyway:
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from .. import faults
@@ -74,7 +76,11 @@ class Sender:
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
 
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
-        """One `sendMessage`, within the flood limits."""
+        """One `sendMessage`, within the flood limits.
+
+        `per_chat=False`: the chat is paced through the database (its person's bucket); the send
+        still counts in this process's bucket of the chat, for a direct send that may follow.
+        """
         await self.throttle.acquire(chat_id, per_chat=per_chat)
         await self.bot.send_message(
             chat_id=chat_id,
@@ -83,13 +89,33 @@ class Sender:
             reply_markup=payload.get("reply_markup"),
         )
 
-    async def send_now(self, chat_id: int, payloads: list[dict[str, Any]]) -> bool:
+    async def _call_paced(self, payload: dict[str, Any], chat_id: int, per_chat: bool) -> None:
+        await self.call(payload, chat_id, per_chat=per_chat)
+
+    async def _paced(self, person_id: int | None, chat_id: int, send: Callable[[bool], Awaitable[None]]) -> None:
+        """One direct send within the chat's limit: the person's shared bucket when they have a row
+        (charged afterwards, so queued replies that follow wait too), else this process's bucket."""
+        if person_id is None:
+            await send(True)
+            return
+        async with self._locks(person_id):
+            while True:
+                async with self.sessions.begin() as session:
+                    wait = await outbox.wait_for_token(session, person_id, self.pace, at=self.clock.now())
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            await send(False)
+            async with self.sessions.begin() as session:
+                await outbox.charge_send(session, person_id, self.pace, self.clock.now())
+
+    async def send_now(self, chat_id: int, payloads: list[dict[str, Any]], *, person_id: int | None = None) -> bool:
         """Send without queueing (an apology, the goodbye after /forget); True if all went out."""
         try:
             for payload in payloads:
                 for attempt in range(self.patience + 1):
                     try:
-                        await self.call(payload, chat_id)
+                        await self._paced(person_id, chat_id, functools.partial(self._call_paced, payload, chat_id))
                         break
                     except RetryAfter as error:
                         if attempt == self.patience or retry_seconds(error) > MAX_RETRY_AFTER:
@@ -99,6 +125,17 @@ class Sender:
             logger.warning("direct send failed: %s", type(error).__name__)
             return False
         return True
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str, *, person_id: int | None = None
+    ) -> None:
+        """A file, sent at once (never queued: it may hold personal data), within the flood limits."""
+
+        async def send(per_chat: bool) -> None:
+            await self.throttle.acquire(chat_id, per_chat=per_chat)
+            await self.bot.send_document(chat_id, InputFile(content, filename=filename), caption=caption)
+
+        await self._paced(person_id, chat_id, send)
 
     def flush_later(self, person_id: int, seconds: float) -> None:
         """Resume a person's queue after a wait (flood pacing, Telegram's 429, a retry backoff)."""

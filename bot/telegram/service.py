@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InputFile, Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from rules import N_, Message
@@ -124,7 +124,7 @@ class TelegramService:
         if person_id is not None and not any(isinstance(e, Erased) for e in direct):
             await self.sender.flush(person_id)
         for effect in direct:
-            await self._carry_out(effect, chat_of(key))
+            await self._carry_out(effect, chat_of(key), person_id)
 
     def _parse(self, payload: dict[str, Any] | None) -> Update | None:
         if payload is None or "group_post" in payload:
@@ -138,26 +138,32 @@ class TelegramService:
     async def _apologise(self, key: PersonKey) -> None:
         """Something broke: mark the pending updates done (no loop) and say sorry; answers stay saved."""
         lang = self.conversations.default_language
+        person_id: int | None = None
         try:
             lang = await self.conversations.stored_language(key)
             async with self.sessions.begin() as session:
                 for row in await repo.pending_updates(session, str(key)):
                     repo.mark_processed(row)
+                person = await repo.find_person(session, key.channel, key.external_id)
+                person_id = person.id if person is not None else None
         except Exception as error:
             logger.error("could not mark updates after a failure: %s", where(error))
-        await self.sender.send_now(chat_of(key), to_payloads(Rendered(render(N_("error.internal"), lang))))
+        apology = to_payloads(Rendered(render(N_("error.internal"), lang)))
+        await self.sender.send_now(chat_of(key), apology, person_id=person_id)
 
-    async def _carry_out(self, effect: Effect, chat_id: int) -> None:
-        if isinstance(effect, Erased):
+    async def _carry_out(self, effect: Effect, chat_id: int, person_id: int | None) -> None:
+        if isinstance(effect, Erased):  # the person's row is gone: paced by this process alone
             await self.sender.send_now(chat_id, to_payloads(effect.farewell))
         elif isinstance(effect, SendDocument):
             try:
-                document = InputFile(effect.content, filename=effect.filename)
-                await self.bot.send_document(chat_id, document, caption=effect.caption)
+                await self.sender.send_document(
+                    chat_id, effect.filename, effect.content, effect.caption, person_id=person_id
+                )
             except TelegramError as error:
                 logger.warning("sending a document failed: %s", type(error).__name__)
                 lang = await self.conversations.stored_language(PersonKey("telegram", str(chat_id)))
-                await self.sender.send_now(chat_id, to_payloads(Rendered(render(N_("error.send_failed"), lang))))
+                failed = to_payloads(Rendered(render(N_("error.send_failed"), lang)))
+                await self.sender.send_now(chat_id, failed, person_id=person_id)
 
     async def recover(self) -> None:
         """After a restart: apply updates stored but not applied, and send what is still queued."""

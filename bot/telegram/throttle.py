@@ -28,6 +28,11 @@ class Bucket:
             return 0.0
         return (1 - self.tokens) / self.rate
 
+    def charge(self, now: float) -> None:
+        """Count a message sent under another pacing: later waits here take it into account."""
+        self.tokens = max(-self.capacity, min(self.capacity, self.tokens + (now - self.updated) * self.rate) - 1)
+        self.updated = now
+
 
 @dataclass
 class Throttle:
@@ -52,7 +57,8 @@ class Throttle:
     async def acquire(self, chat_id: int, *, per_chat: bool = True) -> None:
         """Wait until one more message stays within the limits (the chat's one too, if `per_chat`).
 
-        Queued replies are paced per chat in the database instead (shared by all processes).
+        Queued replies are paced per chat in the database instead (shared by all processes); they
+        are still counted in the chat's bucket here, so a direct send that follows waits its turn.
         """
         loop = asyncio.get_running_loop()
         while True:
@@ -66,6 +72,8 @@ class Throttle:
                 if wait_chat == 0:
                     wait_all = self._overall.delay(now)
                     if wait_all == 0:
+                        if chat is None:
+                            self._bucket(chat_id, now).charge(now)
                         return
                     if chat is not None:
                         chat.tokens += 1  # give the chat's token back; wait for the global one

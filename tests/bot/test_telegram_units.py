@@ -13,6 +13,7 @@ from bot.render import Rendered, RenderedButton
 from bot.services import Input, InputKind, PersonKey
 from bot.telegram.payloads import TELEGRAM_LIMIT, keyboard, merge_short, split_text, to_payloads
 from bot.telegram.processor import PerPersonUpdateProcessor
+from bot.telegram.throttle import Bucket
 from bot.telegram.updates import GroupPost, Ignored, read_stored, read_update, storage_key
 from dialogs import prompts
 from dialogs.questions import QUESTIONS
@@ -149,3 +150,14 @@ def test_a_press_belongs_to_the_presser_whatever_chat_its_message_claims() -> No
     in_a_group = Message(6, date=None, chat=Chat(-100123, "supergroup"), from_user=None, text="menu")  # type: ignore[arg-type]
     update = Update(12, callback_query=CallbackQuery("q2", AMINA, chat_instance="1", data="x:y", message=in_a_group))
     assert storage_key(update)[0] == "telegram:7001"
+
+
+def test_a_send_paced_elsewhere_still_counts_for_the_chat_s_next_direct_send() -> None:
+    bucket = Bucket(rate=1.0, capacity=3, tokens=3, updated=0.0)
+    for _ in range(3):  # three queued replies, paced by the database
+        bucket.charge(now=0.0)
+    assert bucket.delay(now=0.0) == 1.0  # a direct send right after waits one second, not none
+    assert bucket.delay(now=1.0) == 0.0
+    for _ in range(10):
+        bucket.charge(now=1.0)
+    assert bucket.delay(now=1.0) == 4.0  # the debt is bounded by the burst

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.config import Config
+from bot.config import Config, normalise_database_url
 from bot.storage.db import create_engine, sessionmaker
 from bot.telegram.app import serve
 
@@ -101,10 +104,54 @@ def years_ago(years: int, today: date | None = None) -> date:
     return today.replace(year=today.year - years, day=min(today.day, 28))
 
 
-async def texts(user: SimulatedUser, idle: float = 0.6) -> str:
-    """Everything the bot sent (at least one message) until it went quiet, as the person reads it."""
+Probe = Callable[[], Awaitable[bool]]
+_SETTLED: weakref.WeakKeyDictionary[TelegramEmulator, Probe] = weakref.WeakKeyDictionary()
+
+
+def database_settled(database_url: str) -> tuple[Probe, Callable[[], Awaitable[None]]]:
+    """A probe that says the bot has finished its work: every stored update applied, every reply
+    recorded as sent (or given up); and how to close it. Read-only, never takes a write lock."""
+    engine = create_async_engine(normalise_database_url(database_url))
+
+    async def settled() -> bool:
+        try:
+            async with engine.connect() as connection:
+                busy = await connection.scalar(
+                    text(
+                        "SELECT (SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL)"
+                        " + (SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending'))"
+                    )
+                )
+        except DBAPIError:  # not migrated yet: the bot is still starting
+            return False
+        return busy == 0
+
+    return settled, engine.dispose
+
+
+@pytest.fixture(autouse=True)
+async def bot_settles_on_its_database(database_url: str, emulator: TelegramEmulator) -> AsyncIterator[None]:
+    """`texts()` reads a burst of replies once the bot's database says it is done, not after a pause."""
+    probe, close = database_settled(database_url)
+    _SETTLED[emulator] = probe
+    yield
+    await close()
+
+
+async def texts(user: SimulatedUser) -> str:
+    """Everything the bot sent in answer (at least one message), as the person reads it.
+
+    The burst ends when Telegram has the person's updates confirmed and the bot's database says
+    every update is applied and every reply sent: a condition, not a quiet period.
+    """
     replies = [await user.next_reply(timeout=20)]
-    replies += await user.replies_until_idle(idle=idle, timeout=20)
+    probe = _SETTLED[user.emulator]
+
+    async def done() -> bool:
+        return not user.emulator.state.has_unconfirmed(user.chat_id) and await probe()
+
+    await eventually(done, f"the bot finished answering chat {user.chat_id}", timeout=30)
+    replies += await user.replies_until_idle(idle=0, timeout=20)
     return "\n".join(r.text for r in replies).replace("\u00a0", " ").replace("\u202f", " ")
 
 

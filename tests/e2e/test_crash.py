@@ -35,7 +35,7 @@ async def test_kill_9_mid_dialog_loses_no_acknowledged_answer(process: BotProces
     await amina.press("Dernière année du baccalauréat")  # while the bot is down
     await amina.send("1")  # and a typed answer to the question that follows
     await process.start()
-    shown = await texts(amina, idle=1.0)
+    shown = await texts(amina)
     assert "Combien d’années d’expérience" in shown
     assert "Connaissez-vous le travail de l’OIM" in shown  # "1" was applied after the button
     shown = await press_and_read(amina, "Oui")
@@ -81,7 +81,7 @@ async def test_a_kill_at_each_point_loses_nothing_and_repeats_only_the_send_in_f
     assert await doomed.exited() == -9, doomed.log()
     await calm.start()
     try:
-        shown = await texts(ben, idle=1.0)
+        shown = await texts(ben)
         assert "Which best describes your studies" in shown
         sent = sent_texts(emulator, 4010)
         assert sum("Which best describes your studies" in t for t in sent) == copies, sent

@@ -45,7 +45,7 @@ async def test_send_message_faults_are_retried(bot: RunningBot, emulator: Telegr
     await at_birth_date(amina)
     emulator.inject(method="sendMessage", chat_id=6001, fault=fault, times=2)
     await amina.send(BORN.isoformat())
-    shown = await texts(amina, idle=1.0)
+    shown = await texts(amina)
     assert "Laquelle de ces situations" in shown
     assert sum("C’est noté" in t for t in sent_texts(emulator, 6001)) == 1
     assert await saved_answers(bot, 6001) == {"birth_date": BORN.isoformat()}
@@ -59,7 +59,7 @@ async def test_a_slow_telegram_past_the_timeout_still_answers(database_url: str,
         await at_birth_date(amina)
         emulator.inject(method="sendMessage", chat_id=6002, fault=Fault.slow(2.0), times=1)
         await amina.send(BORN.isoformat())
-        shown = await texts(amina, idle=2.5)
+        shown = await texts(amina)
         assert "Laquelle de ces situations" in shown  # at least once (a timed-out send may arrive twice)
         assert await saved_answers(bot, 6002) == {"birth_date": BORN.isoformat()}
     finally:
@@ -73,7 +73,7 @@ async def test_a_refused_message_is_sent_again_as_plain_text(bot: RunningBot, em
         method="sendMessage", chat_id=6003, fault=Fault.bad_request("Bad Request: can't parse entities"), times=1
     )
     await amina.send(BORN.isoformat())
-    shown = await texts(amina, idle=1.0)
+    shown = await texts(amina)
     assert "Laquelle de ces situations" in shown
     shown = await say_and_read(amina, "1")  # the buttons were lost with the HTML; typing works
     assert "Combien d’années" in shown
@@ -98,7 +98,7 @@ async def test_get_updates_errors_and_an_outage_are_waited_out(bot: RunningBot, 
     assert "Laquelle de ces situations" in shown
     emulator.outage(2.0)
     await amina.press("Dernière année du baccalauréat")  # during the outage
-    shown = await texts(amina, idle=1.0)
+    shown = await texts(amina)
     assert "Combien d’années" in shown
     assert (await saved_answers(bot, 6005))["education"] == "bachelor_final_year"
 
@@ -110,7 +110,7 @@ async def test_an_outage_while_replying_delivers_the_reply_afterwards(
     await at_birth_date(amina)
     emulator.inject(method="sendMessage", chat_id=6006, fault=Fault.server_error(503), times=4)
     await amina.send(BORN.isoformat())
-    shown = await texts(amina, idle=1.0)
+    shown = await texts(amina)
     assert "Laquelle de ces situations" in shown
     assert await saved_answers(bot, 6006) == {"birth_date": BORN.isoformat()}
 

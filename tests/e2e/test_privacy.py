@@ -112,7 +112,8 @@ async def test_mydata_sends_everything_stored_as_a_json_document(bot: RunningBot
     await answer_some(amina)
     born = years_ago(25).isoformat()
     await amina.send("/mydata")
-    replies = await amina.replies_until_idle(idle=0.6, timeout=20)
+    replies = [await amina.next_reply(timeout=20)]  # the document, sent as soon as it is built
+    replies += await amina.replies_until_idle(idle=0, timeout=20)
     documents = [r.document for r in replies if r.document is not None]
     assert len(documents) == 1
     document = documents[0]

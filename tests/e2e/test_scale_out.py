@@ -87,7 +87,7 @@ async def test_a_burst_of_answers_is_applied_in_order_once(
     # Everything typed at once, without waiting for the bot: /start, offer 1, consent, then answers.
     for text in ("/start", "1", "oui", years_ago(25).isoformat(), "1", "1,5", "oui"):
         await amina.send(text)
-    shown = await texts(amina, idle=1.5)
+    shown = await texts(amina)
     assert "Admissible : vous remplissez tous les critères." in shown, shown
     sent = sent_texts(emulator, 5001)
     expected_order = [

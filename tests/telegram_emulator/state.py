@@ -261,6 +261,10 @@ class EmulatorState:
     def has_undelivered(self, chat_id: int) -> bool:
         return any(u.chat_id == chat_id and not u.handed_out for u in self.updates)
 
+    def has_unconfirmed(self, chat_id: int) -> bool:
+        """An update of this chat the bot has not confirmed yet (next getUpdates offset, or 200)."""
+        return any(u.chat_id == chat_id for u in self.updates)
+
     # callback queries --------------------------------------------------------------------
     def new_callback_query(self, user_id: int, message: StoredMessage, data: str) -> CallbackQueryRecord:
         query_id = str(4_700_000_000_000_000_000 + user_id * 1000 + self.next_query_number)

@@ -66,6 +66,10 @@ class SimulatedUser:
     def chat_id(self) -> int:
         return self.user_id
 
+    @property
+    def emulator(self) -> TelegramEmulator:
+        return self._emu
+
     def as_dict(self) -> dict[str, Any]:
         """The Telegram User object of this person."""
         user: dict[str, Any] = {"id": self.user_id, "is_bot": False, "first_name": self.first_name}
