@@ -38,6 +38,15 @@ def terminal_user() -> PersonKey:
     return PersonKey(CHANNEL, name[:64] or "local")
 
 
+def has_real_choices(buttons: tuple[RenderedButton, ...]) -> bool:
+    """Whether buttons offer answers, not only "I don't know", "skip" and such (`<step>:?<action>`).
+
+    On a date or number question the only buttons are such actions: they are shown without
+    numbers and picked by their label, so that a number typed is the answer itself.
+    """
+    return any(not button.id.partition(":")[2].startswith("?") for button in buttons)
+
+
 class ConsoleChat:
     """One person's conversation on a terminal."""
 
@@ -55,8 +64,9 @@ class ConsoleChat:
         if rendered.heading:
             self.out.write(f"\n{rendered.heading}\n")
         self.out.write(rendered.text + "\n")
+        numbered = has_real_choices(rendered.buttons)  # else a number typed is the answer itself
         for number, button in enumerate(rendered.buttons, 1):
-            self.out.write(f"  {number}. {button.label}\n")
+            self.out.write(f"  {number}. {button.label}\n" if numbered else f"  – {button.label}\n")
         if rendered.buttons or rendered.step:  # a question or a choice: its options replace the previous ones
             self.buttons = rendered.buttons
         self.out.flush()
@@ -88,9 +98,7 @@ class ConsoleChat:
             name, _, arg = line[1:].partition(" ")
             name = name.lower()
             return (InputKind.START, "", "") if name == "start" else (InputKind.COMMAND, name, arg.strip())
-        # On a date or number question only "I don't know" is a button: a number typed is the answer.
-        real_choices = any(not b.id.partition(":")[2].startswith("?") for b in self.buttons)
-        if line.isdigit() and real_choices and 1 <= int(line) <= len(self.buttons):
+        if line.isdigit() and has_real_choices(self.buttons) and 1 <= int(line) <= len(self.buttons):
             return InputKind.BUTTON, self.buttons[int(line) - 1].id, ""
         for button in self.buttons:
             if normalize(line) == normalize(button.label):

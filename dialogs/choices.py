@@ -25,6 +25,8 @@ _YES = {
     "true",
     "absolument",
     "absolutely",
+    "certain",
+    "certaine",
     "certainement",
     "certainly",
     "definitely",
@@ -35,9 +37,27 @@ _YES = {
     "exact",
     "exactement",
 }
-_NO = {"non", "n", "no", "nope", "nah", "nan", "faux", "false", "jamais", "never", "aucun", "aucune", "none"}
+_NO = {
+    "non",
+    "n",
+    "no",
+    "nope",
+    "nah",
+    "nan",
+    "faux",
+    "false",
+    "jamais",
+    "never",
+    "aucun",
+    "aucune",
+    "none",
+    "pantoute",  # Québec: "pas pantoute", not at all
+}
+# Words said before the answer that change nothing ("ben oui", "euh non", "well, yes").
+_LEADING_FILLER = re.compile(r"^(?:ben|bin|bah|euh|eh|ah|oh|well|um|uh)\b[\s,]*")
 _YES_PHRASES = ("bien sur", "of course", "je pense que oui", "i think so", "yes i do", "i do", "tout a fait")
 _NO_PHRASES = (
+    "pas pantoute",
     "pas du tout",
     "not at all",
     "pas vraiment",
@@ -63,6 +83,8 @@ def parse_yes_no(text: str) -> Parsed | Invalid:
     if says_dont_know(text):
         return Invalid(N_("parse.yes_no"))
     clean = normalize(text).strip(" .!")
+    while (bare := _LEADING_FILLER.sub("", clean, count=1)) != clean and bare:
+        clean = bare
     if clean.startswith(_NO_PHRASES):
         return Parsed(False)
     if clean.startswith(_YES_PHRASES):

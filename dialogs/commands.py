@@ -8,8 +8,15 @@ from . import prompts
 from .events import Event
 from .flow import Flow
 from .outputs import Output, Say
+from .parsing import normalize
 from .questions import QUESTIONS, dependents
 from .state import ANSWERING, DialogState, Phase
+
+# What people type after /language, in either language (compared without accents or case).
+LANGUAGE_NAMES = {
+    **dict.fromkeys(("fr", "fra", "francais", "french", "f"), "fr"),
+    **dict.fromkeys(("en", "eng", "anglais", "english", "e"), "en"),
+}
 
 
 class Commands(Flow):
@@ -39,10 +46,11 @@ class Commands(Flow):
         return [Say(Message(N_("restarted"))), prompts.programs_prompt(self.programs, event.today)]
 
     def _language(self, state: DialogState, event: Event) -> list[Output]:
-        wanted = event.arg.strip().lower()
-        if wanted and wanted[:2] not in ("fr", "en"):
+        wanted = normalize(event.arg).strip(" .!")
+        chosen = LANGUAGE_NAMES.get(wanted) or LANGUAGE_NAMES.get(wanted.replace("_", "-").split("-")[0])
+        if wanted and chosen is None:
             return [Say(Message(N_("language.unsupported"))), *self._reask(state, event.today)]
-        state.lang = wanted[:2] if wanted else ("en" if state.lang == "fr" else "fr")
+        state.lang = chosen or ("en" if state.lang == "fr" else "fr")
         if state.phase is Phase.DONE:  # the verdict itself, in the new language
             return [Say(Message(N_("language.changed"))), *self._advance(state, event.today)]
         return [Say(Message(N_("language.changed"))), *self._reask(state, event.today)]

@@ -23,6 +23,8 @@ DONT_KNOW_PHRASES = frozenset(
         "chai pas",
         "ché pas",
         "chépa",
+        "jsp",  # texting: "j'sais pas"
+        "j sais pas",
         "sais pas",
         "je ne sais vraiment pas",
         "je sais vraiment pas",

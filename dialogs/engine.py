@@ -24,7 +24,7 @@ from .dont_know import says_dont_know
 from .events import Event
 from .interrupts import Interruption, classify
 from .outputs import Output, QuotesCard, Say
-from .parsing import Ambiguous, DontKnow, Parsed, choose_reading
+from .parsing import Ambiguous, DontKnow, Parsed, choose_reading, normalize
 from .questions import QUESTIONS, InputKind
 from .state import ANSWERING, DialogState, Phase, load_state
 
@@ -61,6 +61,7 @@ class Engine(Commands):
         self._readers = {
             Phase.PROGRAMS: self._read_programs,
             Phase.CONSENT: self._read_consent,
+            Phase.DECLINED: self._read_second_thoughts,
             Phase.REVIEW: self._read_review,
             Phase.QUESTION: self._read_answer,
             Phase.CONFIRM_DATE: self._read_confirmation,
@@ -106,6 +107,14 @@ class Engine(Commands):
         else:
             outputs += self._text(current, event)
         return current, outputs
+
+    def current_prompt(self, state: DialogState | Mapping[str, Any] | None, today: date) -> list[Output]:
+        """The pending question or menu, shown again after something outside the dialog (a
+        privacy command); the state is not changed."""
+        current = load_state(state.to_json() if isinstance(state, DialogState) else state)
+        if current.reset_notice or current.phase is Phase.WELCOME:
+            return []  # nothing asked yet: /start begins
+        return self._reask(current, today)
 
     # --- start ------------------------------------------------------------------------------
 
@@ -177,8 +186,8 @@ class Engine(Commands):
 
     def _text(self, state: DialogState, event: Event) -> list[Output]:
         text = event.value.strip()
-        if not text:
-            return self._reask(state, event.today)
+        if not normalize(text):  # a photo, a sticker, or only invisible marks: nothing to read
+            return [Say(Message(N_("input.text_only"))), *self._reask(state, event.today)]
         if state.phase in ANSWERING and says_dont_know(text):  # before the FAQ: "je ne sais pas?" is an answer
             return self._set_aside(state, event.today, dont_know=True)
         kind = classify(text)
@@ -200,6 +209,13 @@ class Engine(Commands):
         if isinstance(parsed, Parsed):
             return self._consent(state, bool(parsed.value), today)
         return self._interruption(state, text, today, attempt=True, invalid=parsed)
+
+    def _read_second_thoughts(self, state: DialogState, text: str, today: date) -> list[Output]:
+        """After declining, "oui" still accepts; anything else is not an answer to a question."""
+        parsed = parse_yes_no(text)
+        if isinstance(parsed, Parsed):
+            return self._consent(state, bool(parsed.value), today)
+        return self._interruption(state, text, today, attempt=False)
 
     def _read_review(self, state: DialogState, text: str, today: date) -> list[Output]:
         shown = [f for f in QUESTIONS if f in state.answers or f in state.skipped]

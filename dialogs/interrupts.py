@@ -28,8 +28,8 @@ _QUESTION_WORDS = (
     "combien",
     "comment",
     "pourquoi",
-    "ou ",
-    "qui ",
+    "ou",
+    "qui",
     "quel",
     "quelle",
     "quels",
@@ -51,6 +51,8 @@ _QUESTION_WORDS = (
     "y a-t-il",
     "c'est quoi",
 )
+# Whole words only: "quelques mois" and "however many" are answers, not questions.
+_QUESTION_START = re.compile(r"^(?:" + "|".join(re.escape(w) for w in _QUESTION_WORDS) + r")(?![\w'-])")
 _GREETINGS = {"bonjour", "bonsoir", "salut", "allo", "coucou", "hello", "hi", "hey", "good morning", "good evening"}
 _THANKS = {"merci", "merci beaucoup", "thanks", "thank you", "thx", "super merci"}
 
@@ -63,6 +65,6 @@ def classify(text: str) -> Interruption | None:
         return Interruption.GREETING
     if bare in _THANKS:
         return Interruption.THANKS
-    if clean.endswith("?") or clean.startswith(_QUESTION_WORDS):
+    if clean.endswith("?") or _QUESTION_START.match(clean):
         return Interruption.QUESTION
     return None

@@ -78,11 +78,11 @@ def parse_years(text: str, maximum: float) -> Parsed | Invalid:
     if clean.startswith("-"):
         return Invalid(N_("parse.number.negative"))
     clean = _digits(clean.replace("-", " "))
-    half = r"\s*(?:et|and)\s*(?:a\s+)?(?:demie?|half)"
+    half = r"\s*(?:et|and)\s*(?:(?:a|1)\s+)?(?:demie?|half)"  # "a half" is "1 half" once words are digits
     if match := re.fullmatch(rf"(?P<n>{_NUMBER})\s*{_YEARS}?", clean):
         value = _number(match["n"])
-    elif match := re.fullmatch(rf"(?P<n>{_NUMBER})\s*{_YEARS}{half}", clean):
-        value = _number(match["n"]) + 0.5
+    elif match := re.fullmatch(rf"(?P<n>{_NUMBER})(?:\s*{_YEARS}{half}|{half}\s*{_YEARS}?)", clean):
+        value = _number(match["n"]) + 0.5  # "2 ans et demi", "2 and a half years"
     elif re.fullmatch(
         r"(?:1\s+)?(?:demie?|half)\s*(?:1\s+)?(?:an|annee|year)?|(?:half|demie?)\s+(?:a\s+|1\s+)?year", clean
     ):

@@ -48,9 +48,10 @@ ParseResult = Parsed | Ambiguous | Invalid
 
 
 def normalize(text: str) -> str:
-    """Lower case, without accents, apostrophes unified, spaces collapsed."""
+    """Lower case, without accents or invisible marks (zero-width, direction), apostrophes unified,
+    spaces collapsed."""
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
     stripped = stripped.replace("’", "'").replace("`", "'")
     return re.sub(r"\s+", " ", stripped.casefold()).strip()
 

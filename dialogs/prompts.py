@@ -85,7 +85,7 @@ def question_prompt(
     if fact == "graduation_date":
         params["degree"] = Choice("highest_degree", degree) if isinstance(degree, str) else Message(DEGREE_LABEL)
     remaining = questions_to_ask(facts, programs, today, state.skipped)
-    done = len([f for f in state.asked if f != fact])
+    done = len({f for f in (*state.asked, *state.skipped) if f != fact})  # set aside counts as done
     total = done + max(len(remaining), 1)
     buttons = [*choice_buttons(fact), dont_know_button(fact), *(rescue_buttons(fact) if rescue else [])]
     hint_key = HINTS[question.kind]

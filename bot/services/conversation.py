@@ -31,7 +31,7 @@ from ..storage import repo
 from ..storage.db import scrub
 from ..storage.models import Person
 from . import privacy
-from .effects import Effect, Erased, Reply
+from .effects import Effect, Erased, Reply, SendDocument
 from .inputs import Input, InputKind, PersonKey
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,17 @@ class ConversationService:
             person = await repo.find_person(session, key.channel, key.external_id)
             return None if person is None else await repo.export_person(session, person.id)
 
+    async def export_document(self, person_id: int) -> SendDocument | None:
+        """A person's data export as a document, built now (None if they were erased meanwhile)."""
+        async with self.sessions() as session:
+            person = await session.get(Person, person_id)
+            if person is None:
+                return None
+            state = await repo.load_state(session, person.id)
+            lang = as_language(str((state or {}).get("lang") or person.language), self.default_language)
+            effects = await privacy.export(session, person, lang)
+        return next(e for e in effects if isinstance(e, SendDocument))
+
     async def stored_language(self, key: PersonKey) -> Lang:
         """The person's language as saved, for messages outside a turn (an apology)."""
         async with self.sessions() as session:
@@ -139,14 +150,20 @@ class Turn:
             stored = DialogState(lang=lang).to_json()
         lang = as_language(str(stored.get("lang")), service.default_language)
         if input.kind is InputKind.COMMAND and input.value in privacy.COMMANDS:
-            return await self._privacy(input.value, lang)
+            effects = await self._privacy(input.value, lang)
+            return effects if input.value == "forget" else effects + self._current_prompt(stored, lang)
         if input.kind is InputKind.BUTTON and input.value.startswith(f"{privacy.FORGET_BUTTON}:"):
             effects = await privacy.answer_forget(session, person, input.value, lang)
             self.erased = any(isinstance(e, Erased) for e in effects)
-            return effects
+            return effects if self.erased else effects + self._current_prompt(stored, lang)
         state, outputs = service.engine.step(stored, self._event(input))
         await self._save(state, outputs, input)
         return [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+
+    def _current_prompt(self, stored: dict[str, Any], lang: str) -> list[Effect]:
+        """Where the person was, shown again after a privacy command, so the dialog goes on."""
+        outputs = self.service.engine.current_prompt(stored, self.service.today())
+        return [Reply(r) for r in (render_output(o, lang) for o in outputs) if r is not None]
 
     def _event(self, input: Input) -> Event:
         today = self.service.today()

@@ -133,6 +133,32 @@ async def reclaim_leases(session: AsyncSession, instance: str, owner: str, at: d
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def claim_unkeyed(
+    session: AsyncSession, *, owner: str, at: datetime | None = None, lease: timedelta = LEASE, limit: int = 50
+) -> list[OutboxMessage]:
+    """Due messages that belong to no person's row (the goodbye after an erasure), leased to `owner`.
+
+    `SKIP LOCKED` lets several processes share them without waiting for each other.
+    """
+    moment = at or now()
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.person_id.is_(None),
+            OutboxMessage.status.in_(("pending", "sending")),
+            OutboxMessage.not_before <= moment,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if _is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.execute(query)).scalars())
+    for row in rows:
+        row.status, row.not_before, row.lease_owner = "sending", moment + lease, owner
+    return rows
+
+
 async def people_with_due_messages(session: AsyncSession, at: datetime | None = None) -> list[int]:
     query = select(OutboxMessage.person_id).where(
         OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.not_before <= (at or now())

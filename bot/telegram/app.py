@@ -87,6 +87,7 @@ def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  
         lease=timedelta(seconds=tg.lease_seconds),
     )
     service = TelegramService(application.bot, sessions, conversations, sender, config.privacy.retention_days)
+    sender.documents = service.document
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.handle(update)

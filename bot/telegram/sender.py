@@ -37,6 +37,16 @@ from .throttle import Throttle
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 30.0
+# An outbox row that stands for the person's data export: built from the database when it is sent,
+# so the queue never holds personal data.
+SEND_MY_DATA = "sendMyData"
+DocumentBuilder = Callable[[int], Awaitable[tuple[str, bytes, str] | None]]
+
+
+class Gone(Exception):
+    """What a queued message was about no longer exists (the person was erased meanwhile)."""
+
+
 BACKOFF = (0.5, 1, 2, 4, 8, 15, 30, 60)  # seconds before the next try of a queued reply
 
 
@@ -74,6 +84,7 @@ class Sender:
         self.patience = patience
         self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
+        self.documents: DocumentBuilder | None = None  # (filename, content, caption) of a person's export
 
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
         """One `sendMessage`, within the flood limits.
@@ -126,17 +137,6 @@ class Sender:
             return False
         return True
 
-    async def send_document(
-        self, chat_id: int, filename: str, content: bytes, caption: str, *, person_id: int | None = None
-    ) -> None:
-        """A file, sent at once (never queued: it may hold personal data), within the flood limits."""
-
-        async def send(per_chat: bool) -> None:
-            await self.throttle.acquire(chat_id, per_chat=per_chat)
-            await self.bot.send_document(chat_id, InputFile(content, filename=filename), caption=caption)
-
-        await self._paced(person_id, chat_id, send)
-
     def flush_later(self, person_id: int, seconds: float) -> None:
         """Resume a person's queue after a wait (flood pacing, Telegram's 429, a retry backoff)."""
         loop = asyncio.get_running_loop()
@@ -173,21 +173,57 @@ class Sender:
                 if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1):
                     return
 
+    async def _send_queued(self, payload: dict[str, Any], person_id: int, chat_id: int) -> None:
+        if payload.get("method") != SEND_MY_DATA:
+            await self.call(payload, chat_id, per_chat=False)
+            return
+        built = await self.documents(person_id) if self.documents is not None else None
+        if built is None:
+            raise Gone
+        filename, content, caption = built
+        await self.throttle.acquire(chat_id, per_chat=False)
+        await self.bot.send_document(chat_id, InputFile(content, filename=filename), caption=caption)
+
+    async def flush_unkeyed(self) -> None:
+        """Messages to nobody's row (the goodbye after /forget): sent, then deleted, so that no trace
+        of the chat stays; retried like the others until Telegram takes or refuses them for good."""
+        async with self.sessions.begin() as session:
+            rows = await outbox.claim_unkeyed(session, owner=self.owner, at=self.clock.now(), lease=self.lease)
+            claimed = [(row.id, row.chat_id, dict(row.payload), row.attempts + 1) for row in rows]
+        for message_id, chat_id, payload, attempts in claimed:
+            retry: float | None = None
+            try:
+                await self.call(payload, chat_id)
+            except RetryAfter as error:
+                retry = retry_seconds(error)
+            except (Forbidden, BadRequest) as error:
+                logger.warning("a goodbye was refused by Telegram (%s); dropped", type(error).__name__)
+            except TelegramError as error:
+                retry = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+                logger.warning("send failed (%s); retry in %ss", type(error).__name__, retry)
+            async with self.sessions.begin() as session:
+                row = await session.get(OutboxMessage, message_id)
+                if row is None:
+                    continue
+                if retry is None:
+                    await session.delete(row)
+                else:
+                    row.status, row.attempts, row.lease_owner = "pending", attempts, None
+                    row.not_before = self.clock.now() + timedelta(seconds=retry)
+
     async def _deliver(
         self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int
     ) -> bool:
         """Send one leased message and record the outcome; False when the rest must wait."""
         outcome: dict[str, Any] = {"attempts": attempts, "lease_owner": None}
         go_on = True
+        method = str(payload.get("method", "sendMessage"))
         try:
-            await self.call(payload, chat_id, per_chat=False)
+            await self._send_queued(payload, person_id, chat_id)
             faults.crash_point("outbox.sent")
-            outcome |= {
-                "status": "sent",
-                "sent_at": self.clock.now(),
-                "error": None,
-                "payload": {"method": "sendMessage"},
-            }
+            outcome |= {"status": "sent", "sent_at": self.clock.now(), "error": None, "payload": {"method": method}}
+        except Gone:
+            outcome |= {"status": "failed", "error": "gone", "payload": {"method": method}}
         except RetryAfter as error:
             wait = retry_seconds(error)
             outcome |= {"status": "pending", "not_before": self.clock.now() + timedelta(seconds=wait), "error": "flood"}
@@ -200,6 +236,9 @@ class Sender:
         except BadRequest as error:
             logger.warning("message refused by Telegram (%s); sending it as plain text", type(error).__name__)
             try:
+                if method == SEND_MY_DATA:
+                    raise
+
                 await self.call({"text": _plain(payload["text"])}, chat_id, per_chat=False)
                 outcome |= {
                     "status": "sent",
@@ -238,3 +277,4 @@ class Sender:
             people = await outbox.people_with_due_messages(session, self.clock.now())
         for person_id in people:
             await self.flush(person_id)
+        await self.flush_unkeyed()

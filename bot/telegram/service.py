@@ -27,7 +27,7 @@ from ..render import Rendered
 from ..services import ConversationService, Effect, Erased, Input, PersonKey, Reply, SendDocument
 from ..storage import outbox, repo
 from .payloads import merge_short, to_payloads
-from .sender import Sender
+from .sender import SEND_MY_DATA, Sender
 from .updates import GroupPost, Membership, chat_of, read_stored, storage_key
 
 logger = logging.getLogger(__name__)
@@ -94,37 +94,66 @@ class TelegramService:
             await self.sender.send_now(notice.chat_id, to_payloads(Rendered(text)))
 
     async def drain(self, key: PersonKey) -> None:
-        """Apply every pending update of one person, in update_id order, in one turn."""
-        direct: list[Effect] = []
+        """Apply every pending update of one person, in update_id order, in one turn.
+
+        Every answer is queued in the outbox in the same transaction, so none is lost to a crash:
+        replies as Bot API payloads, the /mydata export as a marker (the document is built from
+        the database when it is sent: the queue holds nothing personal), and the goodbye after
+        /forget as a message to nobody's row, deleted once sent.
+        """
         person_id: int | None = None
+        erased = False
         try:
             async with self.conversations.turn(key) as turn:
                 person_id = turn.person.id
+                now = self.conversations.clock.now
                 for row in await repo.pending_updates(turn.session, str(key)):
                     payload = row.payload
-                    repo.mark_processed(row, self.conversations.clock.now())
+                    repo.mark_processed(row, now())
                     reading = read_stored(payload, self._parse(payload), self.username)
                     if isinstance(reading, Membership):
                         turn.mark_reachable(reading.reachable)
                     if not isinstance(reading, Input):
                         continue
-                    effects = await turn.apply(reading)
-                    replies = [e.message for e in effects if isinstance(e, Reply)]
-                    payloads = [p for message in merge_short(replies) for p in to_payloads(message)]
+                    queued, farewells = self._queue(await turn.apply(reading))
+                    for farewell in farewells:
+                        await outbox.enqueue(turn.session, None, chat_of(key), farewell, "farewell", now())
                     if not turn.erased:
-                        await outbox.enqueue(
-                            turn.session, person_id, chat_of(key), payloads, at=self.conversations.clock.now()
-                        )
-                    direct += [e for e in effects if not isinstance(e, Reply)]
+                        await outbox.enqueue(turn.session, person_id, chat_of(key), queued, at=now())
+                erased = turn.erased
         except Exception as error:
             logger.error("update handling failed for a person: %s", where(error))
             await self._apologise(key)
             return
         faults.crash_point("turn.committed")
-        if person_id is not None and not any(isinstance(e, Erased) for e in direct):
+        if erased:
+            await self.sender.flush_unkeyed()
+        elif person_id is not None:
             await self.sender.flush(person_id)
-        for effect in direct:
-            await self._carry_out(effect, chat_of(key), person_id)
+
+    @staticmethod
+    def _queue(effects: list[Effect]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+        """Effects as outbox payloads, in order (short sentences joined to the message after them),
+        and the goodbyes, which go to nobody's row."""
+        queued: list[dict[str, Any]] = []
+        farewells: list[list[dict[str, Any]]] = []
+        run: list[Rendered] = []
+        for effect in [*effects, None]:
+            if isinstance(effect, Reply):
+                run.append(effect.message)
+                continue
+            queued += [payload for message in merge_short(run) for payload in to_payloads(message)]
+            run = []
+            if isinstance(effect, SendDocument):
+                queued.append({"method": SEND_MY_DATA})
+            elif isinstance(effect, Erased):
+                farewells.append(to_payloads(effect.farewell))
+        return queued, farewells
+
+    async def document(self, person_id: int) -> tuple[str, bytes, str] | None:
+        """The person's data export, built now from the database (None if they were erased)."""
+        built = await self.conversations.export_document(person_id)
+        return None if built is None else (built.filename, built.content, built.caption)
 
     def _parse(self, payload: dict[str, Any] | None) -> Update | None:
         if payload is None or "group_post" in payload:
@@ -150,20 +179,6 @@ class TelegramService:
             logger.error("could not mark updates after a failure: %s", where(error))
         apology = to_payloads(Rendered(render(N_("error.internal"), lang)))
         await self.sender.send_now(chat_of(key), apology, person_id=person_id)
-
-    async def _carry_out(self, effect: Effect, chat_id: int, person_id: int | None) -> None:
-        if isinstance(effect, Erased):  # the person's row is gone: paced by this process alone
-            await self.sender.send_now(chat_id, to_payloads(effect.farewell))
-        elif isinstance(effect, SendDocument):
-            try:
-                await self.sender.send_document(
-                    chat_id, effect.filename, effect.content, effect.caption, person_id=person_id
-                )
-            except TelegramError as error:
-                logger.warning("sending a document failed: %s", type(error).__name__)
-                lang = await self.conversations.stored_language(PersonKey("telegram", str(chat_id)))
-                failed = to_payloads(Rendered(render(N_("error.send_failed"), lang)))
-                await self.sender.send_now(chat_id, failed, person_id=person_id)
 
     async def recover(self) -> None:
         """After a restart: apply updates stored but not applied, and send what is still queued."""

@@ -59,7 +59,10 @@ def storage_key(update: Update) -> tuple[str | None, dict[str, Any]]:
     sender's language, so no message from a group is ever kept.
     """
     if update.callback_query is not None:  # the presser's, whatever chat its message claims
-        return str(person_of(update.callback_query.from_user.id)), update.to_dict()
+        presser = getattr(update.callback_query, "from_user", None)
+        if presser is None:  # not something Telegram sends: nobody to answer
+            return None, {"update_id": update.update_id}
+        return str(person_of(presser.id)), update.to_dict()
     chat = update.effective_chat
     if chat is not None and chat.type != "private":
         user = update.effective_user

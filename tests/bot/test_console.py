@@ -134,3 +134,11 @@ def test_mydata_and_forget_work_on_the_terminal(tmp_path: Path) -> None:
 def test_i_dont_know_on_a_date_question_is_understood_at_once() -> None:
     out = shown(chat("fr", ["1", "oui", "je ne sais pas"]))
     assert "Répondez" not in out and "Laquelle de ces situations" in out
+
+
+def test_on_a_date_question_i_dont_know_is_a_label_not_a_number() -> None:
+    out = shown(chat("fr", ["1", "oui"]))
+    tail = out[out.index("Quelle est votre date de naissance?") :]
+    assert "  – Je ne sais pas" in tail and "1. Je ne sais pas" not in tail
+    out = shown(chat("fr", ["Je ne sais pas"]))  # typed as its label (the conversation resumed)
+    assert "le verdict indiquera ce qui manque" in out

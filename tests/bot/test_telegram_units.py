@@ -161,3 +161,11 @@ def test_a_send_paced_elsewhere_still_counts_for_the_chat_s_next_direct_send() -
     for _ in range(10):
         bucket.charge(now=1.0)
     assert bucket.delay(now=1.0) == 4.0  # the debt is bounded by the burst
+
+
+def test_a_press_without_a_presser_is_nobody_s() -> None:
+    update = Update.de_json({"update_id": 13, "callback_query": {"id": "q3", "chat_instance": "1", "data": "x"}}, None)
+    assert update is not None
+    key, stored = storage_key(update)
+    assert key is None and stored == {"update_id": 13}
+    assert read_stored(stored, update, "stage_bot") == Ignored()

@@ -147,3 +147,17 @@ def test_outside_a_question_the_button_changes_nothing() -> None:
     person.command("restart")
     outputs = person.press_id("birth_date:?unknown")
     assert says(outputs, "button.stale") and person.state["skipped"] == []
+
+
+def test_a_question_set_aside_counts_in_the_progress() -> None:
+    person = Person(make_engine())
+    person.start()
+    person.press("programs:quebec-psoig-2021-023")
+    first = person.ask.progress
+    assert first is not None and first[0] == 1
+    person.say("je ne sais pas")
+    second = person.ask.progress
+    assert second is not None and second[0] == 2  # the next question is the second, not the first again
+    person.press(f"{person.pending}:?unknown")
+    third = person.ask.progress
+    assert third is not None and third[0] == 3

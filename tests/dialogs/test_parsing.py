@@ -208,3 +208,30 @@ def test_synonyms_and_everyday_words_name_a_choice() -> None:
     assert parse_choice("citoyenne canadienne", citizenship) == Parsed("canadian")
     assert parse_choice("résidente permanente", citizenship) == Parsed("permanent_resident")
     assert parse_choice("Canada", citizenship) == Invalid("parse.choice.none")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("pantoute", False), ("Pas pantoute!", False), ("certain", True), ("ben oui", True), ("Bin non", False),
+     ("euh oui", True), ("well, yes", True), ("oh non!", False)],
+)  # fmt: skip
+def test_everyday_and_quebec_ways_of_saying_yes_or_no(text: str, expected: bool) -> None:
+    assert parse_yes_no(text) == Parsed(expected)
+
+
+@pytest.mark.parametrize("text", ["ben", "euh", "pas certain", "jsp"])
+def test_fillers_alone_and_doubts_are_not_yes_or_no(text: str) -> None:
+    assert isinstance(parse_yes_no(text), Invalid)
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [("1 year and a half", 1.5), ("2 and a half years", 2.5), ("deux ans et demi", 2.5), ("un an et demi", 1.5)],
+)
+def test_halves_of_years_in_both_languages(text: str, years: float) -> None:
+    assert parse_years(text, 60) == Parsed(years)
+
+
+@pytest.mark.parametrize("text", ["\u200f15/03/1999", "15\u200b/03/1999", "\ufeff1999-03-15", "15 mars\u200e 1999"])
+def test_invisible_marks_from_phones_do_not_break_a_date(text: str) -> None:
+    assert parse_date(text, date(2021, 9, 15)) == Parsed(date(1999, 3, 15))

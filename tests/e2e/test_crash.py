@@ -96,6 +96,39 @@ async def test_a_kill_at_each_point_loses_nothing_and_repeats_only_the_send_in_f
     assert born not in doomed.log() + calm.log()
 
 
+@pytest.mark.parametrize("request_", ["/mydata", "/forget"])
+async def test_a_kill_after_a_privacy_request_is_committed_still_answers_it(
+    tmp_path: Path, database_url: str, emulator: TelegramEmulator, request_: str
+) -> None:
+    telegram = {"instance": "crash-test"}
+    calm = BotProcess(tmp_path, "calm", database_url, emulator, telegram=telegram)
+    await calm.start()
+    ben = emulator.user(4030, "Ben", language_code="en")
+    await at_birth_date(ben)
+    await say_and_read(ben, years_ago(30).isoformat())
+    if request_ == "/forget":
+        await say_and_read(ben, "/forget")
+    assert await calm.stop() == 0
+    doomed = BotProcess(
+        tmp_path, "doomed", database_url, emulator, telegram=telegram, env={"STAGEBOT_CRASH_AT": "turn.committed"}
+    )
+    await doomed.start()
+    if request_ == "/forget":
+        await ben.press("Yes, erase everything")
+    else:
+        await ben.send("/mydata")
+    assert await doomed.exited() == -9, doomed.log()
+    await calm.start()
+    try:
+        reply = await ben.next_reply(timeout=20)
+        if request_ == "/mydata":
+            assert reply.document is not None and reply.document.json()["answers"]["birth_date"]
+        else:
+            assert "Everything stored about you has been erased." in reply.text
+    finally:
+        assert await calm.stop() == 0, calm.log()
+
+
 async def test_a_409_conflict_is_waited_out_then_stops_the_bot_with_one_line(
     tmp_path: Path, database_url: str, emulator: TelegramEmulator
 ) -> None:

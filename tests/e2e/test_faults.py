@@ -146,12 +146,18 @@ async def test_a_blocked_bot_stops_sending_until_unblocked(bot: RunningBot, emul
     assert "Rebonjour! Reprenons là où vous étiez." in shown and "Laquelle de ces situations" in shown
 
 
-async def test_mydata_that_cannot_be_sent_gets_an_apology(bot: RunningBot, emulator: TelegramEmulator) -> None:
+async def test_answers_to_privacy_requests_survive_telegram_errors(bot: RunningBot, emulator: TelegramEmulator) -> None:
     amina = emulator.user(6009, "Amina", language_code="fr")
     await at_birth_date(amina)
     emulator.inject(method="sendDocument", chat_id=6009, fault=Fault.server_error(502), times=1)
-    shown = await say_and_read(amina, "/mydata")
-    assert "Désolé, je n’ai pas pu vous l’envoyer." in shown
+    await amina.send("/mydata")
+    reply = await amina.next_reply(timeout=20)  # retried like any reply
+    assert reply.document is not None and reply.document.file_name == "mydata.json"
+    await say_and_read(amina, "/forget")
+    emulator.inject(method="sendMessage", chat_id=6009, fault=Fault.server_error(502), times=1)
+    shown = await press_and_read(amina, "Oui, tout effacer")
+    assert "Tout ce qui était conservé à votre sujet a été effacé." in shown
+    assert sum("a été effacé" in t for t in sent_texts(emulator, 6009)) == 1
 
 
 @pytest.fixture

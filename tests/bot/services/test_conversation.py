@@ -146,3 +146,15 @@ async def test_the_language_command_is_remembered_for_a_new_dialog(service: Conv
     assert "I’ll speak English from now on." in texts(effects)
     await say(service, AMINA, InputKind.COMMAND, "restart")
     assert await service.stored_language(AMINA) == "en"
+
+
+async def test_after_a_privacy_command_the_dialog_goes_on_where_it_was(service: ConversationService) -> None:
+    await at_birth_date(service, AMINA)
+    effects = await say(service, AMINA, InputKind.COMMAND, "privacy")
+    assert "180 jours" in texts(effects).replace("\u202f", " ")
+    assert texts(effects).rstrip().endswith("1998-03-15.")  # the birth date question, asked again
+    effects = await say(service, AMINA, InputKind.BUTTON, "forget:yes:forged")
+    assert "n’est plus valide" in texts(effects) and "Quelle est votre date de naissance?" in texts(effects)
+    no = button(await say(service, AMINA, InputKind.COMMAND, "forget"), "forget:no:")
+    effects = await say(service, AMINA, InputKind.BUTTON, no)
+    assert "Rien n’a été effacé." in texts(effects) and "Quelle est votre date de naissance?" in texts(effects)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage import outbox, repo
+from bot.storage import migrate, outbox, repo
 from bot.storage.db import create_engine, sessionmaker
 from bot.storage.migrate import upgrade_async
 from bot.storage.models import PERSONAL_TABLES, Base, FaqEntry, Person, Subscription
@@ -263,3 +263,40 @@ async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: as
     async with sessions.begin() as session:
         row, wait = await outbox.claim_next(session, pid, pace, at=T0 + timedelta(seconds=1))
         assert row is not None and row.payload == {"text": "2"}
+
+
+async def test_migration_0002_keeps_every_telegram_user_s_data(database_url: str) -> None:
+    """A database of the first release: Telegram ids were the people's keys. After the upgrade the
+    same people, answers, states and pending updates are there, keyed by channel; rows a group
+    post once created for the group itself are gone."""
+    await asyncio.to_thread(migrate.upgrade, database_url, "0001")
+    engine = create_engine(database_url)
+    legacy = [
+        "INSERT INTO people (id, chat_id, language, blocked, created_at, last_seen_at)"
+        " VALUES (5550001, 5550001, 'en', false, '2026-01-01', '2026-01-02'),"
+        " (-1001234, -1001234, NULL, false, '2026-01-01', '2026-01-02')",
+        "INSERT INTO dialog_states (person_id, version, state, updated_at)"
+        """ VALUES (5550001, 1, '{"v": 1, "lang": "en", "answers": {"birth_date": "1990-01-01"}}', '2026-01-02'),"""
+        " (-1001234, 1, '{}', '2026-01-02')",
+        "INSERT INTO answers (person_id, fact, value, answered_at)"
+        """ VALUES (5550001, 'birth_date', '{"value": "1990-01-01"}', '2026-01-02')""",
+        "INSERT INTO inbox (update_id, person_id, payload, received_at) VALUES (77, 5550001, '{}', '2026-01-02')",
+    ]
+    async with engine.begin() as connection:
+        for statement in legacy:
+            await connection.exec_driver_sql(statement)
+    await engine.dispose()
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    async with sessionmaker(engine)() as session:
+        amina = await repo.find_person(session, "telegram", "5550001")
+        assert amina is not None and amina.id == 5550001 and amina.language == "en"
+        assert (await repo.load_state(session, amina.id) or {})["answers"] == {"birth_date": "1990-01-01"}
+        assert (await repo.export_person(session, amina.id))["answers"] == {"birth_date": "1990-01-01"}
+        assert [u.update_id for u in await repo.pending_updates(session, "telegram:5550001")] == [77]
+        assert await repo.find_person(session, "telegram", "-1001234") is None  # a group was never a person
+        assert await session.scalar(select(func.count()).select_from(Person)) == 1
+    async with sessionmaker(engine).begin() as session:
+        newcomer = await person(session, "amina", channel="console")
+    assert newcomer != 5550001  # new people get new keys after the old ones
+    await engine.dispose()
