@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -26,6 +27,7 @@ from .storage.db import create_engine, sessionmaker
 from .storage.migrate import upgrade_async
 
 CHANNEL = "console"
+EXPORT_NAME = "mydata.json"  # /mydata writes the person's data here, in the current directory
 QUIT = ("/quit", "/exit")
 
 
@@ -81,9 +83,10 @@ class ConsoleChat:
             self.show(effect.message)
         elif isinstance(effect, Erased):
             self.buttons = ()
+            self.remove_export()
             self.show(effect.farewell)
         elif isinstance(effect, SendDocument):
-            path = self.documents / effect.filename
+            path = self.documents / EXPORT_NAME
             path.write_bytes(effect.content)
             path.chmod(0o600)  # the person's data: readable by them only
             saved = render(Message(N_("console.document_saved"), {"path": str(path)}), self.lang)
@@ -91,6 +94,16 @@ class ConsoleChat:
             self.out.flush()
         else:
             raise TypeError(f"the terminal cannot carry out {type(effect).__name__}")
+
+    def remove_export(self) -> None:
+        """The data export this chat wrote for the person goes with the rest of their data."""
+        path = self.documents / EXPORT_NAME
+        try:
+            person = json.loads(path.read_text(encoding="utf-8")).get("person") or {}
+        except (OSError, ValueError, AttributeError):
+            return  # no export, or not one of ours
+        if person.get("channel") == self.person.channel and person.get("id_on_channel") == self.person.external_id:
+            path.unlink(missing_ok=True)
 
     def input_for(self, line: str) -> tuple[InputKind, str, str]:
         """A typed line as an input: a command, a numbered option, a button label or text."""

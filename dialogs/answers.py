@@ -17,7 +17,7 @@ from rules import FactValue
 from .choices import parse_choice, parse_yes_no
 from .dont_know import says_dont_know
 from .numbers import parse_years
-from .parsing import Ambiguous, DontKnow, Invalid, Parsed, ParseResult, parse_date
+from .parsing import Ambiguous, DontKnow, Invalid, Parsed, ParseResult, normalize, parse_date
 from .prompts import Translate, choice_options
 from .questions import QUESTIONS, InputKind, Question
 
@@ -52,6 +52,32 @@ _READERS: dict[InputKind, Callable[[Question, str, date, Translate], ParseResult
     InputKind.YES_NO: _read_yes_no,
     InputKind.CHOICE: _read_choice,
 }
+
+
+# "Since when?" answered "since I was born", for a question that allows it (residency).
+SINCE_BIRTH = frozenset(
+    {
+        "depuis ma naissance",
+        "depuis toujours",
+        "depuis que je suis ne",
+        "depuis que je suis nee",
+        "depuis que je suis ne(e)",
+        "depuis la naissance",
+        "toujours",
+        "toute ma vie",
+        "since birth",
+        "since my birth",
+        "since i was born",
+        "always",
+        "all my life",
+        "my whole life",
+        "forever",
+    }
+)
+
+
+def _says_since_birth(text: str) -> bool:
+    return normalize(text).strip(" .!") in SINCE_BIRTH
 
 
 def _question(fact: str) -> Question:
@@ -99,6 +125,9 @@ def parse_answer(
     if says_dont_know(text):
         _question(fact)
         return DontKnow()
+    birth = facts.get("birth_date")
+    if _question(fact).since_birth and isinstance(birth, date) and _says_since_birth(text):
+        return check_answer(fact, birth, today=today, facts=facts) or Parsed(birth)
     read = read_answer(fact, text, today=today, translate=translate)
     if isinstance(read, Parsed):
         return check_answer(fact, read.value, today=today, facts=facts) or read

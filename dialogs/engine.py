@@ -34,6 +34,9 @@ Reader = Callable[[DialogState, str, date], list[Output]]
 ButtonHandler = Callable[[DialogState, str, Event], list[Output]]
 
 
+HELP_WORDS = frozenset({"aide", "help", "a l'aide", "au secours"})
+
+
 @dataclass
 class Engine(Commands):
     """Interprets the declared dialog for a set of offers; holds no per-person data.
@@ -122,6 +125,7 @@ class Engine(Commands):
         if state.phase in (Phase.WELCOME, Phase.PROGRAMS) or not state.programs:
             state.phase = Phase.PROGRAMS
             return [Say(Message(N_("welcome"))), prompts.programs_prompt(self.programs, event.today)]
+        state.attempts = 0  # a new session: earlier failed attempts no longer count
         return [Say(Message(N_("welcome.back"))), *self._reask(state, event.today)]
 
     # --- buttons -----------------------------------------------------------------------------
@@ -190,6 +194,8 @@ class Engine(Commands):
             return [Say(Message(N_("input.text_only"))), *self._reask(state, event.today)]
         if state.phase in ANSWERING and says_dont_know(text):  # before the FAQ: "je ne sais pas?" is an answer
             return self._set_aside(state, event.today, dont_know=True)
+        if normalize(text).strip(" ?!.") in HELP_WORDS:  # "aide", typed instead of /help
+            return self._handlers["help"](state, event)
         kind = classify(text)
         if state.phase is Phase.WELCOME and kind is not Interruption.QUESTION:
             return self._start(state, event)

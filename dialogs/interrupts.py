@@ -50,6 +50,9 @@ _QUESTION_WORDS = (
     "puis-je",
     "y a-t-il",
     "c'est quoi",
+    "cest quoi",
+    "c quoi",
+    "ces quoi",
 )
 # Whole words only: "quelques mois" and "however many" are answers, not questions.
 _QUESTION_START = re.compile(r"^(?:" + "|".join(re.escape(w) for w in _QUESTION_WORDS) + r")(?![\w'-])")

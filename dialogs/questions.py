@@ -36,6 +36,7 @@ class Question:
     depends_on: tuple[str, ...] = ()
     check: Check | None = None
     maximum: float = 0.0
+    since_birth: bool = False  # "depuis ma naissance" answers it with the birth date
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -118,6 +119,7 @@ QUESTIONS: dict[str, Question] = {
             N_("help.quebec_resident_since"),
             InputKind.DATE,
             check=check_resident_since,
+            since_birth=True,
         ),
         Question("french_writing", N_("question.french_writing"), N_("help.french_writing"), InputKind.CHOICE),
         Question("english_writing", N_("question.english_writing"), N_("help.english_writing"), InputKind.CHOICE),

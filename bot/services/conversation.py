@@ -116,14 +116,16 @@ class ConversationService:
             effects = await privacy.export(session, person, lang)
         return next(e for e in effects if isinstance(e, SendDocument))
 
-    async def stored_language(self, key: PersonKey) -> Lang:
-        """The person's language as saved, for messages outside a turn (an apology)."""
+    async def stored_language(self, key: PersonKey, otherwise: Lang | None = None) -> Lang:
+        """The person's language as saved, for messages outside a turn (an apology); `otherwise`
+        (else the default) for someone with nothing saved."""
+        fallback = otherwise or self.default_language
         async with self.sessions() as session:
             person = await repo.find_person(session, key.channel, key.external_id)
             state = None if person is None else await repo.load_state(session, person.id)
         if state is not None:
-            return as_language(str(state.get("lang")), self.default_language)
-        return as_language(person.language if person else None, self.default_language)
+            return as_language(str(state.get("lang")), fallback)
+        return as_language(person.language if person else None, fallback)
 
 
 @dataclass

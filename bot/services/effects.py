@@ -16,7 +16,8 @@ class Reply:
 
 @dataclass(frozen=True)
 class SendDocument:
-    """Send this file (the person's data export). Never queued: it is built, sent, and forgotten."""
+    """Send this file (the person's data export). A channel that queues what it sends queues a
+    marker and builds the file again when it sends it: the content itself is never stored."""
 
     filename: str
     content: bytes

@@ -69,18 +69,29 @@ async def claim_next(
     taken when the send completes (`charge_send`).
     """
     moment = at or now()
-    if _is_postgres(session):  # one claim per person at a time, across processes
+    postgres = _is_postgres(session)
+    if postgres:  # one claim per person at a time, across processes
         await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
-    first = (
-        await session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.person_id == person_id, OutboxMessage.status.in_(("pending", "sending")))
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    waiting = OutboxMessage.status.in_(("pending", "sending"))
+    query = select(OutboxMessage).where(OutboxMessage.person_id == person_id, waiting).order_by(OutboxMessage.id)
+    first = (await session.execute(query.limit(1))).scalar_one_or_none()
     if first is None:
         return None, 0.0
+    # A goodbye to an earlier, erased person of the same chat goes first (it belongs to no row).
+    earlier = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.person_id.is_(None),
+            OutboxMessage.chat_id == first.chat_id,
+            OutboxMessage.id < first.id,
+            waiting,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    if postgres:
+        earlier = earlier.with_for_update()
+    first = (await session.execute(earlier)).scalar_one_or_none() or first
     if first.not_before > moment:
         # another sender holds it ("sending"), or it waits for a retry ("pending")
         return None, (first.not_before - moment).total_seconds()

@@ -63,11 +63,6 @@ async def lock_person(session: AsyncSession, channel: str, external_id: str, at:
     transactions are already serialised by `BEGIN IMMEDIATE`.
     """
     moment = at or now()
-    await session.execute(
-        _insert(session, Person)
-        .values(channel=channel, external_id=external_id, created_at=moment, last_seen_at=moment, blocked=False)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-    )
     query = (
         select(Person)
         .where(Person.channel == channel, Person.external_id == external_id)
@@ -75,9 +70,27 @@ async def lock_person(session: AsyncSession, channel: str, external_id: str, at:
     )
     if _is_postgres(session):
         query = query.with_for_update()
-    person = (await session.execute(query)).scalar_one()
-    person.last_seen_at = moment
-    return person
+    for _ in range(3):  # the row may be erased by another process between the insert and the lock
+        await session.execute(
+            _insert(session, Person)
+            .values(
+                channel=channel,
+                external_id=external_id,
+                created_at=moment,
+                last_seen_at=moment,
+                blocked=False,
+                # One message at once, not a burst: the chat may have had an erased person's last
+                # messages a moment ago, which no bucket remembers.
+                send_tokens=1.0,
+                send_refilled_at=moment,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        )
+        person = (await session.execute(query)).scalar_one_or_none()
+        if person is not None:
+            person.last_seen_at = moment
+            return person
+    raise RuntimeError("the person's row keeps disappearing")
 
 
 async def find_person(session: AsyncSession, channel: str, external_id: str) -> Person | None:
@@ -252,15 +265,12 @@ async def erase_person(session: AsyncSession, person_id: int) -> None:
     """Remove the person from every table (`/forget`); what they edited as staff stays, unsigned.
 
     Rows are deleted explicitly rather than by cascade, so the erasure does not depend on SQLite
-    connections having `foreign_keys` on.
+    connections having `foreign_keys` on. The inbox keeps nothing of updates once applied; those
+    not applied yet came after the erasure was asked for, and start a new conversation.
     """
-    person = await session.get(Person, person_id)
     for table in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
         await session.execute(delete(table).where(table.person_id == person_id))
     await session.execute(update(FaqEntry).where(FaqEntry.updated_by == person_id).values(updated_by=None))
-    if person is not None:
-        key = person_key(person.channel, person.external_id)
-        await session.execute(delete(InboxUpdate).where(InboxUpdate.person_key == key))
     await session.execute(delete(Person).where(Person.id == person_id))
 
 
@@ -268,9 +278,12 @@ async def purge_expired(session: AsyncSession, retention_days: int, at: datetime
     """Erase everyone inactive for longer than the retention; returns how many."""
     moment = at or now()
     cutoff = moment - timedelta(days=retention_days)
-    ids = (await session.execute(select(Person.id).where(Person.last_seen_at < cutoff))).scalars().all()
-    for person_id in ids:
-        await erase_person(session, person_id)
+    expired = (await session.execute(select(Person).where(Person.last_seen_at < cutoff))).scalars().all()
+    ids = [person.id for person in expired]
+    for person in expired:
+        key = person_key(person.channel, person.external_id)
+        await session.execute(delete(InboxUpdate).where(InboxUpdate.person_key == key))
+        await erase_person(session, person.id)
     old_updates = moment - timedelta(days=max(retention_days, 7))
     await session.execute(delete(InboxUpdate).where(InboxUpdate.processed_at < old_updates))
     await session.execute(

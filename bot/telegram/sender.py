@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -170,18 +170,21 @@ class Sender:
                             self.flush_later(person_id, wait)
                         return
                     message_id, chat_id, payload, attempts = row.id, row.chat_id, dict(row.payload), row.attempts
-                if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1):
+                    goodbye = row.person_id is None  # an erased person's, in this chat before this person's
+                if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1, goodbye=goodbye):
                     return
 
     async def _send_queued(self, payload: dict[str, Any], person_id: int, chat_id: int) -> None:
+        # Paced through the person's bucket in the database (shared by every process) and through
+        # this process's bucket of the chat, which also remembers the chat's earlier people.
         if payload.get("method") != SEND_MY_DATA:
-            await self.call(payload, chat_id, per_chat=False)
+            await self.call(payload, chat_id)
             return
         built = await self.documents(person_id) if self.documents is not None else None
         if built is None:
             raise Gone
         filename, content, caption = built
-        await self.throttle.acquire(chat_id, per_chat=False)
+        await self.throttle.acquire(chat_id)
         await self.bot.send_document(chat_id, InputFile(content, filename=filename), caption=caption)
 
     async def flush_unkeyed(self) -> None:
@@ -194,6 +197,7 @@ class Sender:
             retry: float | None = None
             try:
                 await self.call(payload, chat_id)
+                faults.crash_point("outbox.sent")
             except RetryAfter as error:
                 retry = retry_seconds(error)
             except (Forbidden, BadRequest) as error:
@@ -212,9 +216,13 @@ class Sender:
                     row.not_before = self.clock.now() + timedelta(seconds=retry)
 
     async def _deliver(
-        self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int
+        self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int, *, goodbye: bool
     ) -> bool:
-        """Send one leased message and record the outcome; False when the rest must wait."""
+        """Send one leased message and record the outcome; False when the rest must wait.
+
+        Once a message is sent or given up, its text is dropped from the row (only the method
+        stays); a goodbye's row is deleted, as nothing may remain of an erased person.
+        """
         outcome: dict[str, Any] = {"attempts": attempts, "lease_owner": None}
         go_on = True
         method = str(payload.get("method", "sendMessage"))
@@ -231,7 +239,7 @@ class Sender:
             self.flush_later(person_id, wait)
             go_on = False
         except Forbidden:
-            outcome |= {"status": "failed", "error": "blocked"}
+            outcome |= {"status": "failed", "error": "blocked", "payload": {"method": method}}
             go_on = False
         except BadRequest as error:
             logger.warning("message refused by Telegram (%s); sending it as plain text", type(error).__name__)
@@ -239,7 +247,7 @@ class Sender:
                 if method == SEND_MY_DATA:
                     raise
 
-                await self.call({"text": _plain(payload["text"])}, chat_id, per_chat=False)
+                await self.call({"text": _plain(payload["text"])}, chat_id)
                 outcome |= {
                     "status": "sent",
                     "sent_at": self.clock.now(),
@@ -247,7 +255,7 @@ class Sender:
                     "payload": {"method": "sendMessage"},
                 }
             except TelegramError:
-                outcome |= {"status": "failed", "error": "bad request"}
+                outcome |= {"status": "failed", "error": "bad request", "payload": {"method": method}}
         except TelegramError as error:
             delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
             outcome |= {
@@ -259,7 +267,11 @@ class Sender:
             self.flush_later(person_id, delay)
             go_on = False
         async with self.sessions.begin() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**outcome))
+            row = OutboxMessage.id == message_id
+            if goodbye and outcome.get("status") in ("sent", "failed"):
+                await session.execute(delete(OutboxMessage).where(row))
+            else:
+                await session.execute(update(OutboxMessage).where(row).values(**outcome))
             if outcome.get("status") == "sent" or outcome.get("error") == "flood":
                 await outbox.charge_send(session, person_id, self.pace, self.clock.now())
             if outcome.get("error") == "blocked":
@@ -267,7 +279,7 @@ class Sender:
                 await session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.person_id == person_id, OutboxMessage.status == "pending")
-                    .values(status="failed", error="blocked")
+                    .values(status="failed", error="blocked", payload={})
                 )
         return go_on
 

@@ -3,8 +3,9 @@
 Each update is stored in the inbox before it is acknowledged (webhook) or confirmed (polling).
 Handling it opens one turn of the conversation service (the person's row locked), applies every
 pending update of that person in update_id order, and queues the replies in the outbox in the
-same transaction; the replies are sent after the commit. Documents (the /mydata export) and the
-goodbye after /forget are sent directly: nothing personal is ever queued.
+same transaction; the replies are sent after the commit. The /mydata export is queued as a
+marker (the document is built when it is sent) and the goodbye after /forget in a row of
+nobody's: nothing personal stays queued.
 """
 
 from __future__ import annotations
@@ -101,8 +102,12 @@ class TelegramService:
         the database when it is sent: the queue holds nothing personal), and the goodbye after
         /forget as a message to nobody's row, deleted once sent.
         """
+        async with self.sessions() as session:
+            if not await repo.pending_updates(session, str(key)):
+                return  # applied already (a redelivery, another process): nobody to create
         person_id: int | None = None
         erased = False
+        hint: str | None = None  # the person's language as Telegram tells it, for an apology
         try:
             async with self.conversations.turn(key) as turn:
                 person_id = turn.person.id
@@ -115,19 +120,22 @@ class TelegramService:
                         turn.mark_reachable(reading.reachable)
                     if not isinstance(reading, Input):
                         continue
+                    hint = reading.language_hint or hint
                     queued, farewells = self._queue(await turn.apply(reading))
                     for farewell in farewells:
                         await outbox.enqueue(turn.session, None, chat_of(key), farewell, "farewell", now())
-                    if not turn.erased:
-                        await outbox.enqueue(turn.session, person_id, chat_of(key), queued, at=now())
+                    if turn.erased:
+                        break  # what the person sent after confirming starts a new conversation
+                    await outbox.enqueue(turn.session, person_id, chat_of(key), queued, at=now())
                 erased = turn.erased
         except Exception as error:
             logger.error("update handling failed for a person: %s", where(error))
-            await self._apologise(key)
+            await self._apologise(key, hint)
             return
         faults.crash_point("turn.committed")
         if erased:
             await self.sender.flush_unkeyed()
+            await self.drain(key)  # messages sent after the confirmation, if any
         elif person_id is not None:
             await self.sender.flush(person_id)
 
@@ -164,12 +172,12 @@ class TelegramService:
             logger.warning("stored update could not be read: %s", type(error).__name__)
             return None
 
-    async def _apologise(self, key: PersonKey) -> None:
+    async def _apologise(self, key: PersonKey, hint: str | None) -> None:
         """Something broke: mark the pending updates done (no loop) and say sorry; answers stay saved."""
-        lang = self.conversations.default_language
+        lang = as_language(hint, self.conversations.default_language)
         person_id: int | None = None
         try:
-            lang = await self.conversations.stored_language(key)
+            lang = await self.conversations.stored_language(key, lang)
             async with self.sessions.begin() as session:
                 for row in await repo.pending_updates(session, str(key)):
                     repo.mark_processed(row)

@@ -125,8 +125,9 @@ def test_mydata_and_forget_work_on_the_terminal(tmp_path: Path) -> None:
     document = json.loads(saved.read_text(encoding="utf-8"))
     assert document["answers"] == {"birth_date": "1998-05-20"} and document["person"]["channel"] == "console"
     assert oct(saved.stat().st_mode & 0o777) == "0o600"
-    out = shown(chat("en", ["/forget", "1"]))
+    out = shown(chat("en", ["/forget", "1"], cwd=tmp_path))
     assert "Everything stored about you has been erased." in out
+    assert not saved.exists()  # the export written here goes with the rest
     fresh = shown(chat("en", []))
     assert "Welcome back" not in fresh and "Which offer do you want to check?" in fresh
 

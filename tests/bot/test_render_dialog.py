@@ -16,7 +16,7 @@ from dialogs.engine import Engine
 from dialogs.outputs import Output, Say
 from dialogs.questions import QUESTIONS
 from rules import Message, load_programs
-from tests.dialogs.person import PATH_TO, Person
+from tests.dialogs.person import Person, walk_to
 
 PROGRAMS = load_programs()
 
@@ -55,14 +55,7 @@ class Reader(Person):
 
 
 def reach(fact: str, lang: str = "fr") -> Reader:
-    program, steps = PATH_TO[fact]
-    reader = Reader(lang)
-    reader.start()
-    reader.press(f"programs:{program}")
-    for step in steps:
-        reader.press(step) if ":" in step and not step[0].isdigit() else reader.say(step)
-    assert reader.pending == fact
-    return reader
+    return walk_to(Reader(lang), fact)
 
 
 QUEBEC_FR = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from dialogs.engine import Engine, Event
 from dialogs.interrupts import InterruptHook
@@ -20,6 +20,9 @@ from rules import Lines, Message, ProgramResult, load_programs
 from .catalogs import translate
 
 PROGRAMS = load_programs()
+
+
+P = TypeVar("P", bound="Person")
 
 
 def make_engine(hook: InterruptHook | None = None, *, consent: bool = False) -> Engine:
@@ -143,8 +146,12 @@ PATH_TO |= {
 
 def reach(fact: str, lang: str = "fr") -> Person:
     """A person whose pending question is `fact`, by the path of `PATH_TO`."""
+    return walk_to(Person(make_engine(), lang=lang), fact)
+
+
+def walk_to(person: P, fact: str) -> P:
+    """`person`, from the start, taken by the path of `PATH_TO` to the question of `fact`."""
     program, steps = PATH_TO[fact]
-    person = Person(make_engine(), lang=lang)
     person.start()
     person.press(f"programs:{program}")
     for step in steps:

@@ -59,3 +59,35 @@ def test_something_that_is_not_text_says_so_and_asks_again(text: str) -> None:
     person = reach("birth_date")
     person.say(text)
     assert person.keys[0] == "input.text_only" and person.pending == "birth_date"
+
+
+@pytest.mark.parametrize("text", ["aide", "Aide!", "help", "HELP?"])
+def test_help_typed_as_a_word_is_the_help(text: str) -> None:
+    person = reach("birth_date")
+    person.say(text)
+    assert "help.birth_date" in person.keys and "help.commands" in person.keys
+    assert person.state["attempts"] == 0 and person.pending == "birth_date"
+
+
+def test_coming_back_starts_with_a_clean_slate_of_attempts() -> None:
+    person = reach("birth_date")
+    person.say("bientôt")
+    person.say("plus tard")
+    assert person.state["attempts"] == 2
+    person.start()  # the next session
+    assert "welcome.back" in person.keys and person.state["attempts"] == 0
+
+
+@pytest.mark.parametrize("text", ["c quoi ça", "cest quoi l'allocation", "C'est quoi?"])
+def test_texting_questions_are_questions(text: str) -> None:
+    person = reach("citizenship")
+    person.say(text)
+    assert person.unanswered == [text]
+
+
+@pytest.mark.parametrize("text", ["depuis ma naissance", "Depuis toujours", "since I was born", "all my life"])
+def test_resident_since_birth_is_the_birth_date(text: str) -> None:
+    person = reach("quebec_resident_since")
+    birth = person.state["answers"]["birth_date"]
+    person.say(text)
+    assert person.state["answers"]["quebec_resident_since"] == birth

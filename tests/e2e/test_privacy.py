@@ -10,8 +10,8 @@ from bot.storage import repo
 
 from ..conftest import BACKENDS
 from ..support.schema import columns_holding
-from ..telegram_emulator import SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, forge_press, press_and_read, say_and_read, texts, years_ago
+from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
+from .conftest import RunningBot, forge_press, press_and_read, say_and_read, sent_texts, texts, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -128,3 +128,29 @@ async def test_mydata_sends_everything_stored_as_a_json_document(bot: RunningBot
     assert data["answers"] == {"birth_date": born}
     assert data["questions_asked"][0]["text"] == "Où se trouve le stage?"
     assert data["dialog_state"]["pending"] == "education"
+
+
+async def test_messages_right_after_erasing_start_afresh_after_the_goodbye(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    ana = emulator.user(3020, "Ana", language_code="en")
+    await say_and_read(ana, "/start")
+    await press_and_read(ana, "IOM Rabat — counter-trafficking (open)")
+    await press_and_read(ana, "I agree")
+    await say_and_read(ana, years_ago(25).isoformat())
+    await say_and_read(ana, "/forget")
+    emulator.inject(
+        method="sendMessage", chat_id=3020, fault=Fault.server_error(502), times=1
+    )  # the goodbye fails once
+    await ana.press("Yes, erase everything")
+    await ana.send("/start")  # at once, while the goodbye waits for its retry
+    await ana.send("hello")
+    shown = await texts(ana)
+    goodbye = shown.index("Everything stored about you has been erased.")
+    assert goodbye < shown.index("Which offer do you want to check?")  # the goodbye first, then a new start
+    assert goodbye < shown.rindex("Hello!")  # and "hello" answered too, in the new conversation
+    assert sum("has been erased" in t for t in sent_texts(emulator, 3020)) == 1
+    async with bot.sessions()() as session:
+        person = await repo.find_person(session, "telegram", "3020")
+        assert person is not None and person.consent_version is None  # a new person, nothing carried over
+        assert (await repo.export_person(session, person.id))["answers"] == {}

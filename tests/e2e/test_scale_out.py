@@ -106,3 +106,24 @@ async def test_a_burst_of_answers_is_applied_in_order_once(
     assert min(balancer.served.values()) >= 2 and len(balancer.served) == 2  # both processes took part
     for process in processes:
         assert "ERROR" not in process.log()
+
+
+async def test_messages_right_after_an_erasure_are_answered_by_either_process(
+    two_processes: tuple[RoundRobin, list[BotProcess]], emulator: TelegramEmulator
+) -> None:
+    _balancer, processes = two_processes
+    ana = emulator.user(5002, "Ana", language_code="en")
+    for text in ("/start", "1", "yes", years_ago(25).isoformat()):
+        await ana.send(text)
+    await texts(ana)
+    await ana.send("/forget")
+    await texts(ana)
+    await ana.press("Yes, erase everything")
+    await ana.send("/start")  # at once: the two processes race on the erased person's row
+    await ana.send("hello")
+    shown = await texts(ana)
+    goodbye = shown.index("Everything stored about you has been erased.")
+    assert goodbye < shown.index("Which offer do you want to check?") < shown.rindex("Hello!"), shown
+    assert sum("has been erased" in t for t in sent_texts(emulator, 5002)) == 1
+    for process in processes:
+        assert "ERROR" not in process.log(), process.log()

@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.storage.models import InboxUpdate
+from bot.storage import repo
+from bot.storage.models import InboxUpdate, Person
 
 from ..conftest import BACKENDS
 from ..telegram_emulator import TelegramEmulator
@@ -128,3 +129,23 @@ async def test_invalid_bodies_get_400_once_and_are_not_stored(
         assert await session.scalar(select(func.count()).select_from(InboxUpdate)) >= 1
         assert await session.scalar(select(func.count()).where(InboxUpdate.update_id == -1)) == 0
     assert "/back" in await texts(user)  # the valid update was applied
+
+
+async def test_a_press_delivered_twice_after_the_erasure_brings_nobody_back(
+    webhook_bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    ana = emulator.user(2005, "Ana", language_code="en")
+    await say_and_read(ana, "/start")
+    await say_and_read(ana, "/forget")
+    press = await ana.press("Yes, erase everything")
+    update_id = emulator.state.next_update_id - 1
+    assert "has been erased" in await texts(ana)
+    # Telegram did not get our 200 and delivers the same update again
+    async with aiohttp.ClientSession() as http:
+        body = {"update_id": update_id, "callback_query": press}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with http.post(emulator.webhook_info()["url"], json=body, headers=headers) as response:
+            assert response.status == 200
+    async with webhook_bot.sessions()() as session:
+        assert await repo.find_person(session, "telegram", "2005") is None
+        assert await session.scalar(select(func.count()).select_from(Person)) == 0
