@@ -60,7 +60,7 @@ def reach(fact: str, lang: str = "fr") -> Reader:
 
 QUEBEC_FR = {
     "birth_date": "15 mars 1995",
-    "education": "label:fin de maîtrise (2e cycle)",
+    "education": "label:maîtrise en cours (2e cycle)",
     "iom_interest": "oui",
     "citizenship": "label:citoyenneté canadienne",
     "quebec_domicile": "label:oui",
@@ -108,7 +108,7 @@ def test_the_language_switch_reasks_in_the_new_language() -> None:
     reader = reach("education")
     assert "Laquelle de ces situations" in reader.text
     reader.command("language", "en")
-    assert "Which best describes your studies" in reader.text and "Finishing a master’s degree" in reader.text
+    assert "Which best describes your studies" in reader.text and "Master’s degree in progress" in reader.text
     reader.command("language")
     assert "Laquelle de ces situations" in reader.text
 
@@ -190,8 +190,8 @@ def test_consent_notice_names_forget_and_the_retention() -> None:
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
-        ("fr", "fin de maîtrise (2e cycle) — fait partie de celles que le programme accepte : l’offre résume sa règle"),
-        ("en", "finishing a master’s degree — is one the programme accepts: the offer condenses its rule"),
+        ("fr", "maîtrise en cours (2e cycle) — fait partie de celles que le programme accepte : l’offre résume sa règle"),
+        ("en", "master’s degree in progress — is one the programme accepts: the offer condenses its rule"),
     ],
 )
 def test_a_master_s_student_reads_why_the_iom_offer_accepts_them(lang: str, words: str) -> None:
