@@ -10,16 +10,20 @@ line read is echoed so the output reads as a transcript.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import json
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from dialogs.parsing import normalize
 from rules import N_, Message
 
 from .config import Config
+from .errors import ConfigError
 from .i18n import Lang, render
 from .render import Rendered, RenderedButton
 from .services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
@@ -74,7 +78,11 @@ class ConsoleChat:
         self.out.flush()
 
     async def handle(self, kind: InputKind, value: str = "", arg: str = "") -> None:
-        effects = await self.service.handle(Input(self.person, kind, value, arg, language_hint=self.lang))
+        try:
+            effects = await self.service.handle(Input(self.person, kind, value, arg, language_hint=self.lang))
+        except Exception:  # the database busy or broken: a sentence, never a traceback with their answers
+            self.show(Rendered(render(Message(N_("error.internal")), self.lang)))
+            return
         for effect in effects:
             self.carry_out(effect)
 
@@ -138,7 +146,8 @@ class ConsoleChat:
             if line.lower() in QUIT:
                 break
             await self.handle(*self.input_for(line))
-        self.lang = await self.service.stored_language(self.person)
+        with contextlib.suppress(Exception):  # a goodbye even if the database is gone
+            self.lang = await self.service.stored_language(self.person, self.lang)
         self.out.write(render(Message(N_("console.bye")), self.lang) + "\n")
         return 0
 
@@ -149,7 +158,10 @@ async def run_console(config: Config, lang: Lang, today: date | None, lines: Tex
     `today` pins the dialog's date (to try a past edition of an offer); stored times stay real.
     """
     url = config.sqlalchemy_url()
-    await upgrade_async(url)
+    try:
+        await upgrade_async(url)
+    except (SQLAlchemyError, OSError) as error:  # one line, never the URL (it may hold a password)
+        raise ConfigError(f"database: cannot open it ({type(error).__name__}); check DATABASE_URL") from None
     database = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
     try:
         service = ConversationService.from_config(config, sessionmaker(database), database, today=today)

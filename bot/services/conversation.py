@@ -84,9 +84,11 @@ class ConversationService:
     async def turn(self, key: PersonKey) -> AsyncIterator[Turn]:
         """One transaction for one person, their row created if new and locked until the end."""
         async with self.sessions.begin() as session:
-            person = await repo.lock_person(session, key.channel, key.external_id, self.clock.now())
-            current = Turn(self, session, person)
+            person, created = await repo.claim_person(session, key.channel, key.external_id, self.clock.now())
+            current = Turn(self, session, person, created=created)
             yield current
+            if current.discarded:  # nothing worth keeping was said: keep nothing, not even the id
+                await repo.erase_person(session, person.id)
         if current.erased:
             await self.scrub()
 
@@ -135,7 +137,15 @@ class Turn:
     service: ConversationService
     session: AsyncSession
     person: Person
+    created: bool = False  # the row was made by this turn
     erased: bool = False
+    kept: bool = False  # a dialog state was saved: the person is someone to remember
+
+    @property
+    def discarded(self) -> bool:
+        """A row made for someone who said nothing to remember (an old button, a block, /privacy):
+        dropped at the end of the turn. What the turn says goes to no person's row."""
+        return self.created and not self.kept and not self.erased
 
     def mark_reachable(self, reachable: bool) -> None:
         """The channel says the person blocked (or unblocked) the bot."""
@@ -180,6 +190,8 @@ class Turn:
     async def _privacy(self, command: str, lang: str) -> list[Effect]:
         if command == "privacy":
             return privacy.notice(self.person, lang, self.service.engine.retention_days)
+        if self.created and not self.kept:  # /mydata or /forget from someone we know nothing about
+            return privacy.nothing_stored(lang)
         if command == "forget":
             return privacy.ask_to_forget(self.person, lang)
         return await privacy.export(self.session, self.person, lang)
@@ -196,6 +208,7 @@ class Turn:
             if isinstance(o, VerdictCard)
         ]
         await repo.save_state(self.session, person.id, state.to_json(), verdicts, at=moment)
+        self.kept = True
         for output in outputs:
             if isinstance(output, Unanswered) and state.consent is not None:  # kept for staff only with consent
                 await repo.record_unanswered(self.session, person.id, output.text, state.lang, at=moment)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..storage.repo import person_key
+
 
 @dataclass(frozen=True)
 class PersonKey:
@@ -14,7 +16,7 @@ class PersonKey:
     external_id: str
 
     def __str__(self) -> str:
-        return f"{self.channel}:{self.external_id}"
+        return person_key(self.channel, self.external_id)
 
     @classmethod
     def parse(cls, text: str) -> PersonKey:

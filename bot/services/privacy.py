@@ -31,6 +31,10 @@ def notice(person: Person, lang: str, retention_days: int) -> list[Effect]:
     return [Reply(Rendered(text))]
 
 
+def nothing_stored(lang: str) -> list[Effect]:
+    return [Reply(Rendered(render(N_("privacy.nothing_stored"), lang)))]
+
+
 def ask_to_forget(person: Person, lang: str) -> list[Effect]:
     """The confirmation, with buttons valid for this request only."""
     nonce = secrets.token_urlsafe(9)

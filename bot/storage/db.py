@@ -63,7 +63,10 @@ async def scrub(engine: AsyncEngine) -> None:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, *_ = await cursor.fetchone() or (0,)
+    if busy:  # another connection was reading: the erased rows stay in the WAL until the next checkpoint
+        logger.warning("the write-ahead log could not be emptied after an erasure; the next checkpoint will")
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

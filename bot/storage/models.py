@@ -63,7 +63,12 @@ class Person(Base):
     """
 
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_people_channel_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_people_channel_external_id"),
+        # SQLite's AUTOINCREMENT: an erased person's id is never given to someone else, so nothing
+        # still addressed to that id (a queued export) can reach a newcomer.
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(PERSON_ID, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))

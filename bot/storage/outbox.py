@@ -5,7 +5,7 @@ Every function takes the moment to act at (`at`), so tests and the sender share 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import OutboxMessage, Person
-from .repo import _is_postgres, now
+from .repo import is_postgres, now
 
 LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
 
@@ -69,7 +69,7 @@ async def claim_next(
     taken when the send completes (`charge_send`).
     """
     moment = at or now()
-    postgres = _is_postgres(session)
+    postgres = is_postgres(session)
     if postgres:  # one claim per person at a time, across processes
         await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
     waiting = OutboxMessage.status.in_(("pending", "sending"))
@@ -91,7 +91,10 @@ async def claim_next(
     )
     if postgres:
         earlier = earlier.with_for_update()
-    first = (await session.execute(earlier)).scalar_one_or_none() or first
+    goodbye = (await session.execute(earlier)).scalar_one_or_none()
+    if goodbye is not None and goodbye.status == "sending" and goodbye.not_before > moment:
+        return None, 0.5  # another sender has it: look again soon, not when its lease would expire
+    first = goodbye or first
     if first.not_before > moment:
         # another sender holds it ("sending"), or it waits for a retry ("pending")
         return None, (first.not_before - moment).total_seconds()
@@ -126,22 +129,39 @@ async def charge_send(session: AsyncSession, person_id: int, pace: ChatPace, at:
         person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - 1), moment
 
 
-async def reclaim_leases(session: AsyncSession, instance: str, owner: str, at: datetime | None = None) -> int:
-    """Leases held by an earlier process of this instance (`instance/...`, not `owner`): due now.
+async def reclaim_leases(
+    session: AsyncSession,
+    instance: str,
+    owner: str,
+    at: datetime | None = None,
+    alive: Callable[[AsyncSession, str], Awaitable[bool]] | None = None,
+) -> int:
+    """Leases held by a dead earlier process of this instance (`instance/...`, not `owner`): due now.
 
-    An instance (a host, or a host and port) runs one process at a time, so such a lease belongs to
-    a process that died mid-send; waiting for it to expire would freeze those people's replies.
+    Such a lease belongs to a process that died mid-send; waiting for it to expire would freeze
+    those people's replies. A predecessor still running (`alive`) keeps its leases.
     """
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == "sending",
-            OutboxMessage.lease_owner.startswith(f"{instance}/", autoescape=True),
-            OutboxMessage.lease_owner != owner,
+    held = OutboxMessage.status == "sending"
+    mine = OutboxMessage.lease_owner.startswith(f"{instance}/", autoescape=True) & (OutboxMessage.lease_owner != owner)
+    others = (await session.execute(select(OutboxMessage.lease_owner).where(held, mine).distinct())).scalars()
+    reclaimed = 0
+    for other in [o for o in others if o is not None]:
+        if alive is not None and await alive(session, other):
+            continue
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(held, OutboxMessage.lease_owner == other)
+            .values(status="pending", not_before=at or now(), lease_owner=None)
         )
-        .values(status="pending", not_before=at or now(), lease_owner=None)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+        reclaimed += int(getattr(result, "rowcount", 0) or 0)
+    return reclaimed
+
+
+async def lock_chat_owner(session: AsyncSession, person_id: int) -> None:
+    """Lock the person's row (PostgreSQL), before any outbox row of theirs: the order every
+    writer follows, so recording a send and erasing the person never deadlock."""
+    if is_postgres(session):
+        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
 
 
 async def claim_unkeyed(
@@ -162,7 +182,7 @@ async def claim_unkeyed(
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     rows = list((await session.execute(query)).scalars())
     for row in rows:

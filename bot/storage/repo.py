@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..clock import SystemClock
 from .models import (
     AnswerRow,
     Base,
@@ -26,7 +27,8 @@ from .models import (
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The system's time, for callers that pass no moment of their own (`at`)."""
+    return SystemClock().now()
 
 
 def _insert(session: AsyncSession, table: type[Base]) -> Any:
@@ -34,7 +36,7 @@ def _insert(session: AsyncSession, table: type[Base]) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def _is_postgres(session: AsyncSession) -> bool:
+def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -57,7 +59,15 @@ async def store_update(
 
 
 async def lock_person(session: AsyncSession, channel: str, external_id: str, at: datetime | None = None) -> Person:
-    """The person's row, created if new and locked until the end of the transaction.
+    """The person's row, created if new and locked until the end of the transaction."""
+    person, _ = await claim_person(session, channel, external_id, at)
+    return person
+
+
+async def claim_person(
+    session: AsyncSession, channel: str, external_id: str, at: datetime | None = None
+) -> tuple[Person, bool]:
+    """The person's row, created if new (True) and locked until the end of the transaction.
 
     The row lock serialises one person's updates across processes (PostgreSQL); SQLite
     transactions are already serialised by `BEGIN IMMEDIATE`.
@@ -68,10 +78,10 @@ async def lock_person(session: AsyncSession, channel: str, external_id: str, at:
         .where(Person.channel == channel, Person.external_id == external_id)
         .execution_options(populate_existing=True)
     )
-    if _is_postgres(session):
+    if is_postgres(session):
         query = query.with_for_update()
     for _ in range(3):  # the row may be erased by another process between the insert and the lock
-        await session.execute(
+        inserted = await session.execute(
             _insert(session, Person)
             .values(
                 channel=channel,
@@ -85,11 +95,13 @@ async def lock_person(session: AsyncSession, channel: str, external_id: str, at:
                 send_refilled_at=moment,
             )
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(Person.id)
         )
+        created = inserted.scalar_one_or_none() is not None
         person = (await session.execute(query)).scalar_one_or_none()
         if person is not None:
             person.last_seen_at = moment
-            return person
+            return person, created
     raise RuntimeError("the person's row keeps disappearing")
 
 
@@ -107,11 +119,13 @@ async def pending_updates(session: AsyncSession, person: str) -> Sequence[InboxU
     return (await session.execute(query)).scalars().all()
 
 
-async def people_with_pending_updates(session: AsyncSession) -> list[str]:
-    """Keys of everyone with an unprocessed update, e.g. after a crash."""
+async def people_with_pending_updates(session: AsyncSession, received_before: datetime | None = None) -> list[str]:
+    """Keys of everyone with an unprocessed update (received before a moment), e.g. after a crash."""
     query = select(InboxUpdate.person_key).where(
         InboxUpdate.processed_at.is_(None), InboxUpdate.person_key.is_not(None)
     )
+    if received_before is not None:
+        query = query.where(InboxUpdate.received_at < received_before)
     return sorted({key for key in (await session.execute(query)).scalars() if key is not None})
 
 

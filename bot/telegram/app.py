@@ -21,6 +21,7 @@ from ..config import Config
 from ..i18n import LANGUAGES, gettext
 from ..services import ConversationService
 from ..storage.db import create_engine, sessionmaker
+from ..storage.leases import Liveness
 from ..storage.migrate import upgrade_async
 from .ingest import ALLOWED_UPDATES, Poller, PollingStopped, webhook_app
 from .logs import configure_logging
@@ -88,6 +89,7 @@ def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  
     )
     service = TelegramService(application.bot, sessions, conversations, sender, config.privacy.retention_days)
     sender.documents = service.document
+    sender.liveness = Liveness(database, sender.owner)
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.handle(update)
@@ -143,6 +145,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
     service.username = application.bot.username
     await set_commands(application)
     await application.start()
+    assert service.sender.liveness is not None
+    await service.sender.liveness.start()
     background = asyncio.create_task(service.background(config.telegram.retry_interval))
     runner: web.AppRunner | None = None
     poller: Poller | None = None
@@ -183,8 +187,11 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
         background.cancel()
         if runner is not None:
             await runner.cleanup()
-        await application.stop()
+        await application.stop()  # no update is being handled any more
+        await asyncio.gather(background, return_exceptions=True)
+        await service.sender.close()  # delayed sends: their messages stay queued for the next start
         await application.shutdown()
+        await service.sender.liveness.stop()
         await database.dispose()
 
 

@@ -16,7 +16,6 @@ import functools
 import html
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from .. import faults
 from ..clock import Clock, SystemClock
 from ..config import FloodConfig
 from ..storage import outbox, repo
+from ..storage.leases import Liveness, new_owner
 from ..storage.models import OutboxMessage
 from .locks import KeyedLocks
 from .throttle import Throttle
@@ -79,7 +79,8 @@ class Sender:
         self.clock = clock or SystemClock()
         # Leases carry their owner: this process of this instance; a successor reclaims them at once.
         self.instance = instance
-        self.owner = f"{instance}/{secrets.token_hex(6)}"
+        self.owner = new_owner(instance)
+        self.liveness: Liveness | None = None  # set by the application: proves this owner alive
         self.lease = lease
         self.patience = patience
         self._locks = KeyedLocks()
@@ -89,8 +90,8 @@ class Sender:
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
         """One `sendMessage`, within the flood limits.
 
-        `per_chat=False`: the chat is paced through the database (its person's bucket); the send
-        still counts in this process's bucket of the chat, for a direct send that may follow.
+        `per_chat=False`: the chat is paced through the database only (its person's bucket); the
+        send still counts in this process's bucket of the chat, for whatever is sent next.
         """
         await self.throttle.acquire(chat_id, per_chat=per_chat)
         await self.bot.send_message(
@@ -136,6 +137,14 @@ class Sender:
             logger.warning("direct send failed: %s", type(error).__name__)
             return False
         return True
+
+    async def close(self) -> None:
+        """Stop the delayed sends (their messages stay queued, sent at the next start)."""
+        tasks = [task for _, task in self._later.values()]
+        self._later.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def flush_later(self, person_id: int, seconds: float) -> None:
         """Resume a person's queue after a wait (flood pacing, Telegram's 429, a retry backoff)."""
@@ -242,20 +251,8 @@ class Sender:
             outcome |= {"status": "failed", "error": "blocked", "payload": {"method": method}}
             go_on = False
         except BadRequest as error:
-            logger.warning("message refused by Telegram (%s); sending it as plain text", type(error).__name__)
-            try:
-                if method == SEND_MY_DATA:
-                    raise
-
-                await self.call({"text": _plain(payload["text"])}, chat_id)
-                outcome |= {
-                    "status": "sent",
-                    "sent_at": self.clock.now(),
-                    "error": "sent as plain text",
-                    "payload": {"method": "sendMessage"},
-                }
-            except TelegramError:
-                outcome |= {"status": "failed", "error": "bad request", "payload": {"method": method}}
+            logger.warning("message refused by Telegram (%s)", type(error).__name__)
+            outcome |= await self._as_plain_text(payload, chat_id, method)
         except TelegramError as error:
             delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
             outcome |= {
@@ -267,7 +264,9 @@ class Sender:
             self.flush_later(person_id, delay)
             go_on = False
         async with self.sessions.begin() as session:
-            row = OutboxMessage.id == message_id
+            # The person's row first, as every other writer does (an erasure, a claim): one lock order.
+            await outbox.lock_chat_owner(session, person_id)
+            row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
             if goodbye and outcome.get("status") in ("sent", "failed"):
                 await session.execute(delete(OutboxMessage).where(row))
             else:
@@ -282,6 +281,17 @@ class Sender:
                     .values(status="failed", error="blocked", payload={})
                 )
         return go_on
+
+    async def _as_plain_text(self, payload: dict[str, Any], chat_id: int, method: str) -> dict[str, Any]:
+        """A message Telegram refused, sent once more without markup or buttons; else given up."""
+        if method != SEND_MY_DATA:
+            try:
+                await self.call({"text": _plain(payload["text"])}, chat_id)
+                sent = {"status": "sent", "sent_at": self.clock.now(), "error": "sent as plain text"}
+                return sent | {"payload": {"method": method}}
+            except TelegramError:
+                pass
+        return {"status": "failed", "error": "bad request", "payload": {"method": method}}
 
     async def flush_all(self) -> None:
         """Everyone's due messages (retries after an outage, leftovers after a restart)."""

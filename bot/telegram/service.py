@@ -14,8 +14,10 @@ import asyncio
 import logging
 import traceback
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -106,7 +108,7 @@ class TelegramService:
             if not await repo.pending_updates(session, str(key)):
                 return  # applied already (a redelivery, another process): nobody to create
         person_id: int | None = None
-        erased = False
+        erased = discarded = False
         hint: str | None = None  # the person's language as Telegram tells it, for an apology
         try:
             async with self.conversations.turn(key) as turn:
@@ -126,17 +128,23 @@ class TelegramService:
                         await outbox.enqueue(turn.session, None, chat_of(key), farewell, "farewell", now())
                     if turn.erased:
                         break  # what the person sent after confirming starts a new conversation
-                    await outbox.enqueue(turn.session, person_id, chat_of(key), queued, at=now())
-                erased = turn.erased
+                    # someone not to remember (a stale button, a block) is answered from no row
+                    owner = None if turn.discarded else person_id
+                    await outbox.enqueue(turn.session, owner, chat_of(key), queued, at=now())
+                erased, discarded = turn.erased, turn.discarded
+        except (OperationalError, InterfaceError) as error:  # the database is busy or away: retried later
+            logger.warning("updates left for a retry: %s", where(error))
+            return
         except Exception as error:
             logger.error("update handling failed for a person: %s", where(error))
             await self._apologise(key, hint)
             return
         faults.crash_point("turn.committed")
-        if erased:
+        if erased or discarded:
             await self.sender.flush_unkeyed()
+        if erased:
             await self.drain(key)  # messages sent after the confirmation, if any
-        elif person_id is not None:
+        elif person_id is not None and not discarded:
             await self.sender.flush(person_id)
 
     @staticmethod
@@ -191,8 +199,13 @@ class TelegramService:
     async def recover(self) -> None:
         """After a restart: apply updates stored but not applied, and send what is still queued."""
         async with self.sessions.begin() as session:
+            liveness = self.sender.liveness
             reclaimed = await outbox.reclaim_leases(
-                session, self.sender.instance, self.sender.owner, self.conversations.clock.now()
+                session,
+                self.sender.instance,
+                self.sender.owner,
+                self.conversations.clock.now(),
+                alive=liveness.alive if liveness is not None else None,
             )
             pending = await repo.people_with_pending_updates(session)
         if reclaimed:
@@ -210,12 +223,22 @@ class TelegramService:
             await self.conversations.scrub()
         return count
 
+    async def retry_stalled(self, older_than: float = 5.0) -> None:
+        """Updates stored but still not applied a while later (the database was busy or away)."""
+        moment = self.conversations.clock.now() - timedelta(seconds=older_than)
+        async with self.sessions() as session:
+            stalled = await repo.people_with_pending_updates(session, received_before=moment)
+        await self.handle_unkeyed()
+        for key in stalled:
+            await self.drain(PersonKey.parse(key))
+
     async def background(self, interval: float = 30.0) -> None:
-        """Retry due outbox messages and purge expired data, forever."""
+        """Retry stalled updates and due outbox messages, and purge expired data, forever."""
         last_purge = 0.0
         loop = asyncio.get_running_loop()
         while True:
             try:
+                await self.retry_stalled()
                 await self.sender.flush_all()
                 if loop.time() - last_purge > 3600:
                     await self.purge()

@@ -57,8 +57,8 @@ class Throttle:
     async def acquire(self, chat_id: int, *, per_chat: bool = True) -> None:
         """Wait until one more message stays within the limits (the chat's one too, if `per_chat`).
 
-        Queued replies are paced per chat in the database instead (shared by all processes); they
-        are still counted in the chat's bucket here, so a direct send that follows waits its turn.
+        Queued replies are also paced per person in the database (shared by every process); a
+        send paced only there (`per_chat=False`) is still counted in the chat's bucket here.
         """
         loop = asyncio.get_running_loop()
         while True:

@@ -7,8 +7,8 @@ Create Date: 2026-11-28 01:30:00
 Existing people were Telegram users whose Telegram id was their key: they keep that id as the
 bot's own key, with channel `telegram` and the id as `external_id`, so every row about them
 stays attached. Rows that a group or channel post created for the group itself (negative ids)
-were never about a person and are erased. Runs with SQLite's foreign keys off (see env.py), so
-the table rebuilds below never cascade.
+were never about a person and are erased, and so are replies still queued for a group. Runs
+with SQLite's foreign keys off (see env.py), so the table rebuilds below never cascade.
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ def upgrade() -> None:
     for table in CHILDREN:
         op.execute(f"DELETE FROM {table} WHERE person_id < 0")  # noqa: S608 (table names are constants)
     op.execute("DELETE FROM people WHERE id < 0")
+    # Replies the first release queued into a group (a member's answers, repeated there) never go out.
+    op.execute("DELETE FROM outbox WHERE chat_id < 0")
 
-    with op.batch_alter_table("people", recreate=recreate) as batch:
+    # AUTOINCREMENT on SQLite: an erased person's id is never reused (PostgreSQL's sequence never is).
+    table_kwargs = {"sqlite_autoincrement": True} if sqlite else {}
+    with op.batch_alter_table("people", recreate=recreate, table_kwargs=table_kwargs) as batch:
         batch.add_column(sa.Column("channel", sa.String(16), nullable=False, server_default="telegram"))
         batch.add_column(sa.Column("external_id", sa.String(64), nullable=True))
         batch.add_column(sa.Column("forget_nonce", sa.String(32), nullable=True))
@@ -40,7 +44,7 @@ def upgrade() -> None:
         if sqlite:  # INTEGER PRIMARY KEY: the rowid, numbered on insert
             batch.alter_column("id", existing_type=sa.BigInteger(), type_=sa.Integer(), autoincrement=True)
     op.execute("UPDATE people SET external_id = CAST(id AS VARCHAR(64))")
-    with op.batch_alter_table("people", recreate="auto") as batch:
+    with op.batch_alter_table("people", recreate="auto", table_kwargs=table_kwargs) as batch:
         batch.alter_column("external_id", existing_type=sa.String(64), nullable=False)
         batch.alter_column("channel", existing_type=sa.String(16), server_default=None)
         batch.create_unique_constraint("uq_people_channel_external_id", ["channel", "external_id"])

@@ -190,7 +190,7 @@ def test_consent_notice_names_forget_and_the_retention() -> None:
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
-        ("fr", "maîtrise en cours (2e cycle) — fait partie de celles que le programme accepte : l’offre résume sa règle"),
+        ("fr", "maîtrise en cours (2e cycle) — fait partie de celles que le programme accepte : l’offre résume"),
         ("en", "master’s degree in progress — is one the programme accepts: the offer condenses its rule"),
     ],
 )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.storage import repo
+from bot.storage.models import InboxUpdate
 
 from ..conftest import BACKENDS
 from ..support.schema import columns_holding
 from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, forge_press, press_and_read, say_and_read, sent_texts, texts, years_ago
+from .conftest import RunningBot, eventually, forge_press, press_and_read, say_and_read, sent_texts, texts, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
@@ -154,3 +156,19 @@ async def test_messages_right_after_erasing_start_afresh_after_the_goodbye(
         person = await repo.find_person(session, "telegram", "3020")
         assert person is not None and person.consent_version is None  # a new person, nothing carried over
         assert (await repo.export_person(session, person.id))["answers"] == {}
+
+
+async def test_blocking_the_bot_after_erasing_records_nothing(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    ana = emulator.user(3022, "Ana", language_code="en")
+    await say_and_read(ana, "/start")
+    await say_and_read(ana, "/forget")
+    assert "has been erased" in await press_and_read(ana, "Yes, erase everything")
+    await ana.block()
+
+    async def handled() -> bool:
+        async with bot.sessions()() as session:
+            waiting = select(func.count()).select_from(InboxUpdate).where(InboxUpdate.processed_at.is_(None))
+            return not emulator.state.has_unconfirmed(3022) and await session.scalar(waiting) == 0
+
+    await eventually(handled, "the block is handled")
+    assert await where_is(bot, 3022) == set()

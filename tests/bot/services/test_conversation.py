@@ -125,6 +125,7 @@ async def test_forget_needs_the_fresh_confirmation(service: ConversationService)
     assert await service.export(AMINA) is None
     effects = await say(service, AMINA, InputKind.BUTTON, new_yes)  # replayed after the erasure
     assert "n’est plus valide" in texts(effects)
+    assert await service.export(AMINA) is None  # answering it brought nobody back
 
 
 async def test_questions_are_kept_for_staff_only_with_consent(service: ConversationService) -> None:
@@ -159,3 +160,15 @@ async def test_after_a_privacy_command_the_dialog_goes_on_where_it_was(service: 
     no = button(await say(service, AMINA, InputKind.COMMAND, "forget"), "forget:no:")
     effects = await say(service, AMINA, InputKind.BUTTON, no)
     assert "Rien n’a été effacé." in texts(effects) and "Quelle est votre date de naissance?" in texts(effects)
+
+
+@pytest.mark.parametrize("command", ["mydata", "forget", "privacy"])
+async def test_someone_unknown_asking_about_their_data_is_told_and_not_recorded(
+    service: ConversationService, command: str
+) -> None:
+    stranger = PersonKey("telegram", "5550099")
+    effects = await say(service, stranger, InputKind.COMMAND, command, hint="en")
+    assert not any(isinstance(e, SendDocument) for e in effects)
+    expected = "Privacy: I collect the answers you give me" if command == "privacy" else "Nothing is stored about you"
+    assert expected in texts(effects)
+    assert await service.export(stranger) is None

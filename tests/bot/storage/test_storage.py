@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import migrate, outbox, repo
 from bot.storage.db import create_engine, sessionmaker
+from bot.storage.leases import Liveness, new_owner
 from bot.storage.migrate import upgrade_async
 from bot.storage.models import PERSONAL_TABLES, Base, FaqEntry, Person, Subscription
 
@@ -321,3 +324,36 @@ async def test_migration_0002_keeps_every_telegram_user_s_data(database_url: str
         newcomer = await person(session, "amina", channel="console")
     assert newcomer != 5550001  # new people get new keys after the old ones
     await engine.dispose()
+
+
+async def test_a_predecessor_still_running_keeps_its_leases(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    engine = create_engine(database_url)
+    # the old process, still sending during a rolling deploy (on SQLite, known by its process id)
+    running = Liveness(engine, f"host/{os.getppid()}/feedbeef")
+    await running.start()
+    successor = Liveness(engine, new_owner("host"))
+    ended = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await ended.wait()
+    dead = f"host/{ended.pid}/0badc0de"  # a process that has ended
+    try:
+        async with sessions.begin() as session:
+            amina, omar = await person(session, 1), await person(session, 2)
+            await outbox.enqueue(session, amina, 1, [{"text": "to amina"}], at=T0)
+            await outbox.enqueue(session, omar, 2, [{"text": "to omar"}], at=T0)
+            assert (await outbox.claim_next(session, amina, owner=running.owner, at=T0))[0] is not None
+            assert (await outbox.claim_next(session, omar, owner=dead, at=T0))[0] is not None
+        async with sessions.begin() as session:
+            assert await successor.alive(session, running.owner)
+            assert not await successor.alive(session, dead)
+            reclaimed = await outbox.reclaim_leases(session, "host", successor.owner, T0, alive=successor.alive)
+        assert reclaimed == 1  # the dead one's only
+        if running.postgres:  # the old process ends: its lock goes with its connection
+            await running.stop()
+            async with sessions.begin() as session:
+                assert not await successor.alive(session, running.owner)
+                assert await outbox.reclaim_leases(session, "host", successor.owner, T0, alive=successor.alive) == 1
+    finally:
+        await running.stop()
+        await engine.dispose()
