@@ -64,7 +64,6 @@ class RunningBot:
     async def start(self) -> None:
         self.stopper = asyncio.Event()
         self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False))
-        await asyncio.sleep(0)
 
     async def stop(self) -> None:
         self.stopper.set()
@@ -164,12 +163,15 @@ def sent_texts(emulator: TelegramEmulator, chat_id: int) -> list[str]:
     ]
 
 
+CHECK_EVERY = 0.05  # seconds between two looks at a condition that nothing announces (the database)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15.0) -> None:  # noqa: ASYNC109
     """Wait until `check()` holds (polled), or fail naming `what`: a condition, never a fixed sleep."""
-    for _ in range(int(timeout / 0.05)):
+    for _ in range(int(timeout / CHECK_EVERY)):
         if await check():
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(CHECK_EVERY)
     raise AssertionError(f"never happened: {what}")
 
 

@@ -16,6 +16,7 @@ import yaml
 from ..telegram_emulator import TelegramEmulator
 from .conftest import ROOT, TOKEN
 
+LOG_POLL = 0.1  # how often the log is read for "bot ready" while the process starts (a poll, not a wait)
 FLOOD = {"overall_per_second": 250, "per_chat_per_second": 7, "per_chat_burst": 3, "per_group_per_minute": 180}
 
 
@@ -59,18 +60,16 @@ class BotProcess:
                 return
             if self.process.poll() is not None:
                 raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log()}")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(LOG_POLL)
         raise AssertionError(f"the bot did not start in {wait}s:\n{self.log()}")
 
     async def exited(self, wait: float = 30) -> int:
         """The exit status once the process ends by itself (a crash point, a fatal error)."""
         assert self.process is not None
-        deadline = time.monotonic() + wait
-        while self.process.poll() is None:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the bot did not exit in {wait}s:\n{self.log()}")
-            await asyncio.sleep(0.05)
-        return self.process.returncode
+        try:
+            return await asyncio.to_thread(self.process.wait, wait)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the bot did not exit in {wait}s:\n{self.log()}") from None
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no goodbye, as a crash or an OOM kill."""
@@ -82,12 +81,11 @@ class BotProcess:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
-        for _ in range(150):
-            if self.process.poll() is not None:
-                return self.process.returncode
-            await asyncio.sleep(0.1)
-        self.process.kill()
-        return self.process.wait(5)
+        try:
+            return await asyncio.to_thread(self.process.wait, 15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(5)
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
