@@ -180,6 +180,18 @@ async def say_and_read(user: SimulatedUser, text: str) -> str:
     return await texts(user)
 
 
+RABAT = {"fr": "OIM Rabat — lutte contre la traite (ouverte)", "en": "IOM Rabat — counter-trafficking (open)"}
+AGREE = {"fr": "J’accepte", "en": "I agree"}
+
+
+async def at_birth_date(user: SimulatedUser) -> None:
+    """/start, the Rabat offer, the privacy notice accepted: the first question, the birth date, waits."""
+    lang = "en" if (user.language_code or "").startswith("en") else "fr"
+    await say_and_read(user, "/start")
+    await press_and_read(user, RABAT[lang])
+    await press_and_read(user, AGREE[lang])
+
+
 async def press_and_read(user: SimulatedUser, label: str) -> str:
     await user.press(label)
     return await texts(user)

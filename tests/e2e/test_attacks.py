@@ -13,10 +13,10 @@ from ..conftest import BACKENDS
 from ..telegram_emulator import TelegramEmulator
 from .conftest import (
     RunningBot,
+    at_birth_date,
     eventually,
     forge_press,
     post_in_group,
-    press_and_read,
     say_and_read,
     texts,
     years_ago,
@@ -41,9 +41,7 @@ async def test_a_group_is_told_once_to_write_privately_and_nothing_is_kept(
     bot: RunningBot, emulator: TelegramEmulator
 ) -> None:
     amina = emulator.user(8001, "Amina", language_code="fr")
-    await say_and_read(amina, "/start")
-    await press_and_read(amina, "OIM Rabat — lutte contre la traite (ouverte)")
-    await press_and_read(amina, "J’accepte")  # Amina's private dialog waits for her birth date
+    await at_birth_date(amina)  # Amina's private dialog waits for her birth date
     emulator.add_group(GROUP, "Stagiaires 2026")
     born = years_ago(25).isoformat()
     post_in_group(emulator, GROUP, born, sender=amina)  # her answer, typed in the group by mistake

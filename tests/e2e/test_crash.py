@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ..conftest import BACKENDS
-from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
-from .conftest import TOKEN, press_and_read, say_and_read, sent_texts, texts, years_ago
+from ..telegram_emulator import Fault, TelegramEmulator
+from .conftest import TOKEN, at_birth_date, press_and_read, say_and_read, sent_texts, texts, years_ago
 from .processes import BotProcess
 
 pytestmark = [pytest.mark.parametrize("database_url", BACKENDS, indirect=True), pytest.mark.slow]
@@ -26,9 +26,7 @@ async def process(tmp_path: Path, database_url: str, emulator: TelegramEmulator)
 async def test_kill_9_mid_dialog_loses_no_acknowledged_answer(process: BotProcess, emulator: TelegramEmulator) -> None:
     born = years_ago(26)
     amina = emulator.user(4001, "Amina", language_code="fr")
-    await say_and_read(amina, "/start")
-    await press_and_read(amina, "OIM Rabat — lutte contre la traite (ouverte)")
-    await press_and_read(amina, "J’accepte")
+    await at_birth_date(amina)
     shown = await say_and_read(amina, born.isoformat())
     assert "Laquelle de ces situations" in shown  # acknowledged
     process.kill()
@@ -47,12 +45,6 @@ async def test_kill_9_mid_dialog_loses_no_acknowledged_answer(process: BotProces
 
 
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-
-
-async def at_birth_date(person: SimulatedUser) -> None:
-    await say_and_read(person, "/start")
-    await press_and_read(person, "IOM Rabat — counter-trafficking (open)")
-    await press_and_read(person, "I agree")
 
 
 @pytest.mark.parametrize(

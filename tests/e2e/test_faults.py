@@ -10,17 +10,21 @@ import pytest
 from bot.services import Effect, Input, Turn
 from bot.storage import repo
 
-from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, eventually, make_config, press_and_read, say_and_read, sent_texts, texts, years_ago
+from ..telegram_emulator import Fault, TelegramEmulator
+from .conftest import (
+    RunningBot,
+    at_birth_date,
+    eventually,
+    make_config,
+    press_and_read,
+    say_and_read,
+    sent_texts,
+    texts,
+    years_ago,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 BORN = years_ago(25)
-
-
-async def at_birth_date(user: SimulatedUser) -> None:
-    await say_and_read(user, "/start")
-    await press_and_read(user, "OIM Rabat — lutte contre la traite (ouverte)")
-    await press_and_read(user, "J’accepte")
 
 
 async def saved_answers(bot: RunningBot, telegram_id: int) -> dict[str, object]:

@@ -10,7 +10,7 @@ import pytest
 from bot.telegram.logs import configure_logging
 
 from ..telegram_emulator import TelegramEmulator
-from .conftest import TOKEN, RunningBot, make_config, press_and_read, say_and_read, years_ago
+from .conftest import TOKEN, RunningBot, at_birth_date, make_config, press_and_read, say_and_read, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -25,9 +25,7 @@ async def test_a_full_dialog_logs_nothing_personal(database_url: str, emulator: 
         await bot.start()
         born = years_ago(27)
         amina = emulator.user(7001, "Amina", language_code="fr")
-        await say_and_read(amina, "/start")
-        await press_and_read(amina, "OIM Rabat — lutte contre la traite (ouverte)")
-        await press_and_read(amina, "J’accepte")
+        await at_birth_date(amina)
         await say_and_read(amina, born.strftime("%d/%m/%Y"))
         await press_and_read(amina, "Dernière année du baccalauréat")
         await say_and_read(amina, "1,25 an")

@@ -13,15 +13,23 @@ from bot.storage.models import InboxUpdate
 from ..conftest import BACKENDS
 from ..support.schema import columns_holding
 from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, eventually, forge_press, press_and_read, say_and_read, sent_texts, texts, years_ago
+from .conftest import (
+    RunningBot,
+    at_birth_date,
+    eventually,
+    forge_press,
+    press_and_read,
+    say_and_read,
+    sent_texts,
+    texts,
+    years_ago,
+)
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 
 
 async def answer_some(user: SimulatedUser) -> None:
-    await say_and_read(user, "/start")
-    await press_and_read(user, "OIM Rabat — lutte contre la traite (ouverte)")
-    await press_and_read(user, "J’accepte")
+    await at_birth_date(user)
     await say_and_read(user, years_ago(25).isoformat())
     await say_and_read(user, "Où se trouve le stage?")  # an unanswered question, kept for staff
 
@@ -136,9 +144,7 @@ async def test_messages_right_after_erasing_start_afresh_after_the_goodbye(
     bot: RunningBot, emulator: TelegramEmulator
 ) -> None:
     ana = emulator.user(3020, "Ana", language_code="en")
-    await say_and_read(ana, "/start")
-    await press_and_read(ana, "IOM Rabat — counter-trafficking (open)")
-    await press_and_read(ana, "I agree")
+    await at_birth_date(ana)
     await say_and_read(ana, years_ago(25).isoformat())
     await say_and_read(ana, "/forget")
     emulator.inject(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ..telegram_emulator import TelegramEmulator
-from .conftest import RunningBot, press_and_read, say_and_read, years_ago
+from .conftest import RunningBot, at_birth_date, press_and_read, say_and_read, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -18,9 +18,7 @@ async def test_erased_answers_do_not_stay_in_the_sqlite_files(
 ) -> None:
     path = Path(database_url.split(":///", 1)[1])
     amina = emulator.user(3011, "Amina", language_code="fr")
-    await say_and_read(amina, "/start")
-    await press_and_read(amina, "OIM Rabat — lutte contre la traite (ouverte)")
-    await press_and_read(amina, "J’accepte")
+    await at_birth_date(amina)
     born = years_ago(27).replace(day=13)
     await say_and_read(amina, born.strftime("%d/%m/%Y"))
     await say_and_read(amina, "Quelle est la couleur préférée de Zéphyrine?")

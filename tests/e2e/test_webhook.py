@@ -15,7 +15,7 @@ from bot.storage.models import InboxUpdate, Person
 
 from ..conftest import BACKENDS
 from ..telegram_emulator import TelegramEmulator
-from .conftest import RunningBot, make_config, press_and_read, say_and_read, texts, years_ago
+from .conftest import RunningBot, at_birth_date, make_config, press_and_read, say_and_read, texts, years_ago
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 SECRET = "s3cret-Token_for-tests"
@@ -63,9 +63,7 @@ async def test_dialog_over_the_webhook_in_both_languages(webhook_bot: RunningBot
     assert "Non admissible : au moins un critère n’est pas rempli." in shown
     assert "avant le" in shown
     ben = emulator.user(2002, "Ben", language_code="en")
-    await say_and_read(ben, "/start")
-    await press_and_read(ben, "IOM Rabat — counter-trafficking (open)")
-    await press_and_read(ben, "I agree")
+    await at_birth_date(ben)
     await say_and_read(ben, years_ago(22).isoformat())
     await press_and_read(ben, "Final year of a bachelor’s degree")
     await say_and_read(ben, "/skip")
