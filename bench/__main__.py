@@ -7,6 +7,7 @@ Ratios keep the figures comparable across machines; timings use the best of seve
 from __future__ import annotations
 
 import json
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -73,5 +74,19 @@ def main() -> None:
     print(f"memory per finished dialog kept in memory   {per_dialog:9.1f} KiB (peak {peak / 1024:.0f} KiB)")
 
 
+def run(names: list[str]) -> None:
+    """`python -m bench [engine] [faq]`: the benchmarks named, or every one."""
+    from . import faq  # only here: the engine's figures need none of the FAQ's imports
+
+    benchmarks = {"engine": main, "faq": faq.main}
+    unknown = [name for name in names if name not in benchmarks]
+    if unknown:
+        raise SystemExit(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(benchmarks)}")
+    for number, name in enumerate(names or list(benchmarks)):
+        if number:
+            print()
+        benchmarks[name]()
+
+
 if __name__ == "__main__":
-    main()
+    run(sys.argv[1:])

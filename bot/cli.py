@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database migrations (the bot also upgrades on start)")
     db.add_argument("action", choices=("upgrade", "current"))
     db.set_defaults(handler=cmd_db)
+
+    from .faq.cli import add_commands as add_faq_commands  # here: it imports this module's helpers
+
+    add_faq_commands(commands, _Parser)
     return parser
 
 

@@ -6,11 +6,11 @@ import os
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt, ValidationError, field_validator
 
 from .errors import ConfigError
 from .resources import default_config, offers_dir
@@ -76,6 +76,10 @@ class PrivacyConfig(_Section):
     consent_version: int = Field(default=1, ge=1)
 
 
+# Telegram user ids are positive (negative ids are groups and channels); a bool is not an id.
+TelegramUserId = Annotated[StrictInt, Field(gt=0, lt=2**53)]
+
+
 class Config(_Section):
     default_language: Literal["fr", "en"] = "fr"
     timezone: str = "America/Toronto"
@@ -83,6 +87,11 @@ class Config(_Section):
     telegram: TelegramConfig = TelegramConfig()
     database: DatabaseConfig = DatabaseConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    # Roles by numeric Telegram user id (usernames can change hands: never trusted). Admins have
+    # every role and grant or revoke roles from Telegram; those grants are kept in the database.
+    admins: tuple[TelegramUserId, ...] = ()
+    staff: tuple[TelegramUserId, ...] = ()
+    organizers: tuple[TelegramUserId, ...] = ()
 
     # Secrets, from the environment only (never from the file).
     bot_token: SecretStr | None = Field(default=None, exclude=True)

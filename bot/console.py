@@ -24,6 +24,7 @@ from rules import N_, Message
 
 from .config import Config
 from .errors import ConfigError
+from .faq.telegram_html import to_plain
 from .i18n import Lang, render
 from .render import Rendered, RenderedButton
 from .services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
@@ -69,7 +70,7 @@ class ConsoleChat:
     def show(self, rendered: Rendered) -> None:
         if rendered.heading:
             self.out.write(f"\n{rendered.heading}\n")
-        self.out.write(rendered.text + "\n")
+        self.out.write((to_plain(rendered.text) if rendered.html else rendered.text) + "\n")
         numbered = has_real_choices(rendered.buttons)  # else a number typed is the answer itself
         for number, button in enumerate(rendered.buttons, 1):
             self.out.write(f"  {number}. {button.label}\n" if numbered else f"  – {button.label}\n")

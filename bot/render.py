@@ -6,9 +6,10 @@ options on the console); wording and formatting happen here, once.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
-from dialogs.outputs import Ask, Label, Output, QuotesCard, Say, Unanswered, VerdictCard
+from dialogs.outputs import Ask, FaqAnswer, Label, Output, QuotesCard, Say, Suggestions, Unanswered, VerdictCard
 from rules import N_, CriterionResult, Localized, Message, Outcome, ProgramResult, Status
 
 from .i18n import render
@@ -44,12 +45,16 @@ class RenderedButton:
 
 @dataclass(frozen=True)
 class Rendered:
-    """One message: an optional heading (shown bold where the channel can), text and buttons."""
+    """One message: an optional heading (shown bold where the channel can), text and buttons.
+
+    `html`: the text is Telegram HTML (an FAQ answer staff may format), not plain text.
+    """
 
     text: str
     heading: str = ""
     buttons: tuple[RenderedButton, ...] = field(default_factory=tuple)
     step: str = ""
+    html: bool = False
 
 
 def label_text(label: Label, lang: str) -> str:
@@ -111,6 +116,21 @@ def ask_text(ask: Ask, lang: str) -> Rendered:
     return Rendered(text, buttons=buttons, step=ask.step)
 
 
+def faq_text(answer: FaqAnswer, lang: str) -> Rendered:
+    """An FAQ answer: its topic as the heading, an intro, then one block per offer (HTML)."""
+    parts = [] if answer.intro is None else [html.escape(render(answer.intro, lang), quote=False)]
+    for block in answer.blocks:
+        head = "" if block.heading is None else f"<b>{html.escape(label_text(block.heading, lang), quote=False)}</b>\n"
+        parts.append(head + block.html)
+    heading = "" if answer.title is None else label_text(answer.title, lang)
+    return Rendered("\n\n".join(parts), heading=heading, html=True)
+
+
+def suggestions_text(suggestions: Suggestions, lang: str) -> Rendered:
+    buttons = tuple(RenderedButton(b.id, label_text(b.label, lang)) for b in suggestions.buttons)
+    return Rendered(render(Message(N_("faq.suggest")), lang), buttons=buttons, step="faq")
+
+
 def render_output(output: Output, lang: str) -> Rendered | None:
     """The message for one output; None for what is not shown to the person (`Unanswered`).
 
@@ -125,6 +145,10 @@ def render_output(output: Output, lang: str) -> Rendered | None:
         return verdict_text(output.result, lang)
     if isinstance(output, QuotesCard):
         return quotes_text(output.result, lang)
+    if isinstance(output, FaqAnswer):
+        return faq_text(output, lang)
+    if isinstance(output, Suggestions):
+        return suggestions_text(output, lang)
     if isinstance(output, Unanswered):
         return None
     raise TypeError(f"render_output cannot show a {type(output).__name__}; give it a wording in bot/render.py")

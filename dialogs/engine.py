@@ -144,6 +144,9 @@ class Engine(Commands):
 
     def _button(self, state: DialogState, event: Event) -> list[Output]:
         step, _, value = event.value.partition(":")
+        if step == "faq" and self.interrupt is not None:  # a "did you mean" choice: valid at any step
+            answered = self.interrupt.topic(value, state.lang, list(state.programs), event.today)
+            return [*answered, *self._reask(state, event.today)] if answered else self._stale(state, event.today)
         if step not in self._current_steps(state) or not value:
             return self._stale(state, event.today)
         handler = self._actions.get(value) or self._buttons.get(step, self._press_answer)

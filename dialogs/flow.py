@@ -101,16 +101,25 @@ class Flow:
     def _interruption(
         self, state: DialogState, text: str, today: date, *, attempt: bool, invalid: Invalid | None = None
     ) -> list[Output]:
-        """A question goes to the hook (the FAQ); a greeting is answered; else a failed attempt."""
+        """A question goes to the hook (the FAQ); a greeting is answered; else a failed attempt.
+
+        Text that may be a mistyped answer (`attempt`, not phrased as a question) is answered by
+        the hook only when it is sure; otherwise the person hears what was wrong with the answer.
+        """
         kind = classify(text)
-        answered = self.interrupt(text, state.lang, list(state.programs)) if self.interrupt else None
-        if answered:
-            return [*answered, *self._reask(state, today)]
+        question = kind is Interruption.QUESTION or not attempt
+        if self.interrupt is not None and kind not in (Interruption.GREETING, Interruption.THANKS):
+            pending = state.pending if state.phase in ANSWERING else None
+            answered = self.interrupt.answer(
+                text, state.lang, list(state.programs), today, pending=pending, sure_only=not question
+            )
+            if answered:
+                return [*answered, *self._reask(state, today)]
         if kind is Interruption.GREETING:
             return [Say(Message(N_("interrupt.greeting"))), *self._reask(state, today)]
         if kind is Interruption.THANKS:
             return [Say(Message(N_("interrupt.thanks"))), *self._reask(state, today)]
-        if kind is Interruption.QUESTION or not attempt:
+        if question:
             key = N_("interrupt.unanswered") if kind is Interruption.QUESTION else N_("interrupt.not_understood")
             return [Unanswered(text), Say(Message(key)), *self._reask(state, today)]
         return self._failed(state, invalid or Invalid(N_("parse.choice.none")), today)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
@@ -18,9 +19,22 @@ class Interruption(StrEnum):
 
 
 class InterruptHook(Protocol):
-    """Answers an interruption (the FAQ): outputs, or None when it has nothing good to say."""
+    """Answers what is not an answer (the FAQ): outputs, or None when it has nothing good to say.
 
-    def __call__(self, text: str, lang: str, programs: Sequence[str]) -> list[Output] | None: ...
+    `programs` are the offers the person chose (empty: none yet); `pending` is the fact of the
+    question waiting for an answer, if any, so that a question about it gets its own help.
+    """
+
+    def answer(
+        self, text: str, lang: str, programs: Sequence[str], today: date, *, pending: str | None, sure_only: bool
+    ) -> list[Output] | None:
+        """A typed question. With `sure_only` (text that may be a mistyped answer), only a
+        confident answer; otherwise an answer, "did you mean" choices, or an honest "I don't know"."""
+        ...
+
+    def topic(self, topic: str, lang: str, programs: Sequence[str], today: date) -> list[Output] | None:
+        """The answer of one topic, chosen with a "did you mean" button; None for an unknown topic."""
+        ...
 
 
 _QUESTION_WORDS = (

@@ -50,10 +50,38 @@ class QuotesCard:
 
 
 @dataclass(frozen=True)
+class AnswerBlock:
+    """One offer's part of an answer: Telegram HTML (staff text or built from the offer's data)."""
+
+    html: str
+    heading: Label | None = None
+
+
+@dataclass(frozen=True)
+class FaqAnswer:
+    """An answer to a person's question, already in their language: one block per offer.
+
+    `intro` says something before the blocks (e.g. that there is no sure answer, and whom to ask).
+    """
+
+    topic: str
+    title: Label | None
+    blocks: tuple[AnswerBlock, ...]
+    intro: Message | None = None
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """ "Did you mean ...?": topics as buttons (`faq:<topic>`), for a question matched without confidence."""
+
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
 class Unanswered:
     """A question the bot could not answer, for staff to see (the text is the person's question)."""
 
     text: str
 
 
-Output = Say | Ask | VerdictCard | QuotesCard | Unanswered
+Output = Say | Ask | VerdictCard | QuotesCard | FaqAnswer | Suggestions | Unanswered

@@ -13,18 +13,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialogs.engine import Engine, Event
-from dialogs.outputs import Output, Unanswered, VerdictCard
+from dialogs.outputs import Output, Say, Unanswered, VerdictCard
 from dialogs.state import DialogState
-from rules import Program, load_programs
+from rules import Message, Program, load_programs
 
 from ..clock import Clock, SystemClock, local_today
 from ..config import Config
+from ..faq.service import FaqService
 from ..i18n import Lang, as_language, gettext
 from ..render import render_output
 from ..storage import repo
@@ -33,6 +34,10 @@ from ..storage.models import Person
 from . import privacy
 from .effects import Effect, Erased, Reply, SendDocument
 from .inputs import Input, InputKind, PersonKey
+
+if TYPE_CHECKING:  # the staff desk imports this package's inputs and effects
+    from ..staff.desk import StaffDesk
+    from ..staff.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,8 @@ class ConversationService:
     sessions: async_sessionmaker[AsyncSession]
     database: AsyncEngine
     engine: Engine
+    faq: FaqService
+    desk: StaffDesk
     default_language: Lang = "fr"
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Toronto"))
     clock: Clock = field(default_factory=SystemClock)
@@ -60,9 +67,15 @@ class ConversationService:
         clock: Clock | None = None,
         today: date | None = None,
     ) -> ConversationService:
+        from ..staff.desk import StaffDesk
+        from ..staff.roles import Roles
+
+        offers = programs if programs is not None else load_programs(config.offers_path())
+        faq = FaqService.create(offers)
         engine = Engine(
-            programs if programs is not None else load_programs(config.offers_path()),
+            offers,
             translate=gettext,
+            interrupt=faq,
             require_consent=True,
             consent_version=config.privacy.consent_version,
             retention_days=config.privacy.retention_days,
@@ -71,6 +84,8 @@ class ConversationService:
             sessions,
             database,
             engine,
+            faq,
+            StaffDesk(Roles.from_config(config)),
             default_language=config.default_language,
             zone=config.zone,
             clock=clock or SystemClock(),
@@ -168,9 +183,41 @@ class Turn:
             effects = await privacy.answer_forget(session, person, input.value, lang)
             self.erased = any(isinstance(e, Erased) for e in effects)
             return effects if self.erased else effects + self._current_prompt(stored, lang)
+        if input.kind is not InputKind.START:  # what may reach the FAQ or the staff desk: staff's latest
+            await service.faq.refresh(session)
+        roles = service.desk.roles_of(input.person, service.faq)
+        if roles:
+            self.kept = True  # someone with a role: their changes stay signed
+        if service.desk.claims(input) or (
+            roles and input.kind is InputKind.TEXT and await service.desk.waiting_for_text(session, person.id)
+        ):
+            return await self._staff(input, roles, lang)
         state, outputs = service.engine.step(stored, self._event(input))
+        if roles and input.kind is InputKind.COMMAND and input.value == "help":
+            extra = [Say(Message(key)) for key in service.desk.help_keys(roles)]
+            at = next(
+                (i + 1 for i, o in enumerate(outputs) if isinstance(o, Say) and o.message.key == "help.commands"), 0
+            )
+            outputs[at:at] = extra
         await self._save(state, outputs, input)
         return [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+
+    async def _staff(self, input: Input, roles: frozenset[Role], lang: str) -> list[Effect]:
+        from ..staff.desk import Desk
+
+        service = self.service
+        desk = Desk(
+            self.session,
+            self.person.id,
+            input.person,
+            lang,
+            roles,
+            service.desk.roles,
+            service.faq,
+            service.clock.now(),
+            service.today(),
+        )
+        return await service.desk.handle(desk, input)
 
     def _current_prompt(self, stored: dict[str, Any], lang: str) -> list[Effect]:
         """Where the person was, shown again after a privacy command, so the dialog goes on."""

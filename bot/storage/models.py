@@ -51,6 +51,11 @@ def _person_fk() -> Any:
     return ForeignKey("people.id", ondelete="CASCADE")
 
 
+def _author_fk(name: str) -> Any:
+    """Staff authorship: the person while they exist; after their erasure the row keeps its role."""
+    return ForeignKey("people.id", ondelete="SET NULL", name=f"fk_{name}_people")
+
+
 # A 64-bit surrogate key; on SQLite it must be spelt INTEGER to be the auto-incremented rowid.
 PERSON_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -133,24 +138,59 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
-class FaqEntry(Base):
-    """An FAQ answer written by staff, overriding the one built from the offer."""
+class FaqTopic(Base):
+    """A topic created by staff (the built-in topics of the contract have no row)."""
 
-    __tablename__ = "faq_entries"
-    __table_args__ = (UniqueConstraint("topic", "lang", "program_id"),)
+    __tablename__ = "faq_topics"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title_fr: Mapped[str] = mapped_column(String(120))
+    title_en: Mapped[str] = mapped_column(String(120))
+    created_by: Mapped[int | None] = mapped_column(BigInteger, _author_fk("faq_topics_created_by"))
+    created_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class FaqRevision(Base):
+    """One publication of an FAQ answer in both languages; the latest per (topic, offer) is live.
+
+    `program_id` NULL is the answer for every offer that has no answer of its own. Both texts NULL
+    is a return to the built-in answer. Nothing is overwritten: a restore is a new revision.
+    After the author's erasure the revision keeps their role, not them.
+    """
+
+    __tablename__ = "faq_revisions"
+    __table_args__ = (Index("ix_faq_revisions_topic", "topic", "program_id"), {"sqlite_autoincrement": True})
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(32))
-    lang: Mapped[str] = mapped_column(String(2))
     program_id: Mapped[str | None] = mapped_column(String(64))
-    answer: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("people.id", ondelete="SET NULL", name="fk_faq_entries_updated_by_people")
-    )
-    updated_at: Mapped[datetime]
+    text_fr: Mapped[str | None] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+    author_id: Mapped[int | None] = mapped_column(BigInteger, _author_fk("faq_revisions_author_id"))
+    author_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class FaqExample(Base):
+    """An example question staff added to a topic: matching learns from real use."""
+
+    __tablename__ = "faq_examples"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(32), index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(String(300))
+    author_id: Mapped[int | None] = mapped_column(BigInteger, _author_fk("faq_examples_author_id"))
+    author_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
 
 
 class UnansweredQuestion(Base):
-    """A question the bot could not answer, for staff to see."""
+    """A question the bot could not answer confidently, kept (with consent) for staff to see.
+
+    Staff see the text and language only, never who asked; the link to the person is kept so that
+    `/forget` and `/mydata` cover it. `handled_at`: staff made it an example of a topic.
+    """
 
     __tablename__ = "unanswered_questions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -158,6 +198,34 @@ class UnansweredQuestion(Base):
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str] = mapped_column(String(2))
     asked_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+
+
+class RoleGrant(Base):
+    """A role an admin granted from Telegram, by numeric user id (usernames are never trusted).
+
+    The roles listed in `config.yaml` are not rows: they hold while the file lists them.
+    """
+
+    __tablename__ = "role_grants"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted_by: Mapped[int | None] = mapped_column(BigInteger, _author_fk("role_grants_granted_by"))
+    granted_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every staff and admin change. `actor_role` stays after an erasure."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, _author_fk("audit_log_actor_id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    subject_user_id: Mapped[int | None] = mapped_column(BigInteger)  # whose role changed (cleared on their /forget)
+    detail: Mapped[dict[str, Any]]
 
 
 class InboxUpdate(Base):

@@ -13,16 +13,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import SystemClock
 from .models import (
     AnswerRow,
+    AuditEntry,
     Base,
     DialogStateRow,
-    FaqEntry,
+    FaqExample,
+    FaqRevision,
+    FaqTopic,
     GroupNotice,
     InboxUpdate,
     OutboxMessage,
     Person,
+    RoleGrant,
     Subscription,
     UnansweredQuestion,
     VerdictRow,
+)
+
+# Columns naming a staff member as the author of a change: cleared by their erasure, the role stays.
+AUTHOR_COLUMNS = (
+    FaqTopic.created_by,
+    FaqRevision.author_id,
+    FaqExample.author_id,
+    RoleGrant.granted_by,
+    AuditEntry.actor_id,
 )
 
 
@@ -239,6 +252,12 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         .scalars()
         .all()
     )
+    user = int(person.external_id) if person and person.channel == "telegram" and person.external_id.isdigit() else None
+    grants = (
+        (await session.execute(select(RoleGrant).where(RoleGrant.user_id == user))).scalars().all()
+        if user is not None
+        else []
+    )
     queued = (
         (
             await session.execute(
@@ -271,6 +290,7 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
             {"program": s.program_id, "topic": s.topic, "since": iso(s.created_at)} for s in subscriptions
         ],
         "questions_asked": [{"text": q.text, "lang": q.lang, "at": iso(q.asked_at)} for q in questions],
+        "roles_granted": [{"role": g.role, "since": iso(g.granted_at)} for g in grants],
         "queued_messages": len(queued),
     }
 
@@ -284,7 +304,15 @@ async def erase_person(session: AsyncSession, person_id: int) -> None:
     """
     for table in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
         await session.execute(delete(table).where(table.person_id == person_id))
-    await session.execute(update(FaqEntry).where(FaqEntry.updated_by == person_id).values(updated_by=None))
+    for column in AUTHOR_COLUMNS:
+        await session.execute(update(column.class_).where(column == person_id).values({column.key: None}))
+    person = await session.get(Person, person_id)
+    if person is not None and person.channel == "telegram" and person.external_id.lstrip("-").isdigit():
+        user_id = int(person.external_id)  # roles are granted to Telegram ids, maybe before the person wrote
+        await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))
+        await session.execute(
+            update(AuditEntry).where(AuditEntry.subject_user_id == user_id).values(subject_user_id=None)
+        )
     await session.execute(delete(Person).where(Person.id == person_id))
 
 
@@ -303,4 +331,5 @@ async def purge_expired(session: AsyncSession, retention_days: int, at: datetime
     await session.execute(
         delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff)
     )
+    await session.execute(delete(UnansweredQuestion).where(UnansweredQuestion.asked_at < cutoff))  # kept no longer
     return len(ids)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..faq.telegram_html import to_plain
 from ..render import Rendered, RenderedButton
 
 TELEGRAM_LIMIT = 4096
@@ -60,10 +61,13 @@ def keyboard(buttons: tuple[RenderedButton, ...]) -> dict[str, Any] | None:
 
 def to_payloads(rendered: Rendered) -> list[dict[str, Any]]:
     """One or more `sendMessage` payloads; the keyboard goes with the last piece."""
-    pieces = split_text(rendered.text)
+    if rendered.html and len(rendered.text) <= CHUNK:  # checked when published: sent as written
+        pieces, escape = [rendered.text], False
+    else:  # plain text; HTML too long for one message is sent as its plain text, cut at lines
+        pieces, escape = split_text(to_plain(rendered.text) if rendered.html else rendered.text), True
     payloads: list[dict[str, Any]] = []
     for index, piece in enumerate(pieces):
-        body = html.escape(piece, quote=False)
+        body = html.escape(piece, quote=False) if escape else piece
         if index == 0 and rendered.heading:
             body = f"<b>{html.escape(rendered.heading, quote=False)}</b>\n{body}"
         payloads.append({"method": "sendMessage", "text": body, "parse_mode": "HTML"})
@@ -79,15 +83,15 @@ SHORT = 300
 def merge_short(messages: list[Rendered]) -> list[Rendered]:
     """A short sentence ("Noted: 15 March 1995.") joins the message after it: fewer messages, same text.
 
-    A message with a heading (a verdict) or buttons is never merged into the next one.
+    A message with a heading (a verdict), buttons or HTML is never merged into the next one.
     """
     merged: list[Rendered] = []
     prefix = ""
     for message in messages:
-        if not message.heading and not message.buttons and len(message.text) <= SHORT:
+        if not message.heading and not message.buttons and not message.html and len(message.text) <= SHORT:
             prefix = f"{prefix}\n\n{message.text}" if prefix else message.text
             continue
-        if prefix and not message.heading:
+        if prefix and not message.heading and not message.html:
             message = Rendered(f"{prefix}\n\n{message.text}", buttons=message.buttons, step=message.step)
         elif prefix:
             merged.append(Rendered(prefix))

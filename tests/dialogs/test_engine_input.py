@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from dialogs.outputs import Ask, Output, Say
+from dialogs.outputs import AnswerBlock, Ask, FaqAnswer, Output, Say
 from dialogs.questions import QUESTIONS, InputKind
 from rules import Message
 
@@ -110,21 +110,58 @@ def test_a_greeting_or_thanks_is_answered_then_the_question_asked_again() -> Non
     assert says(outputs, "interrupt.thanks") and person.state["attempts"] == 0
 
 
+class FakeFaq:
+    """Knows one topic, the allocation; says nothing about the rest."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, list[str], str | None, bool]] = []
+
+    def answer(
+        self, text: str, lang: str, programs: Sequence[str], today: date, *, pending: str | None, sure_only: bool
+    ) -> list[Output] | None:
+        self.calls.append((text, lang, list(programs), pending, sure_only))
+        return self.topic("stipend", lang, programs, today) if "allocation" in text else None
+
+    def topic(self, topic: str, lang: str, programs: Sequence[str], today: date) -> list[Output] | None:
+        if topic != "stipend":
+            return None
+        return [FaqAnswer("stipend", None, (AnswerBlock("13 000 $"),))]
+
+
 def test_a_question_goes_to_the_hook_and_does_not_count_as_an_attempt() -> None:
-    calls = []
-
-    def faq(text: str, lang: str, programs: Sequence[str]) -> list[Output] | None:
-        calls.append((text, lang, list(programs)))
-        return [Say(Message("interrupt.thanks"))] if "allocation" in text else None
-
+    faq = FakeFaq()
     person = Person(make_engine(faq), lang="fr")
     person.start()
     person.press_id("programs:quebec-psoig-2021-023")
     outputs = person.say("Quelle est l'allocation?")
-    assert calls == [("Quelle est l'allocation?", "fr", ["quebec-psoig-2021-023"])]
-    assert says(outputs, "interrupt.thanks") and person.pending == "birth_date" and person.state["attempts"] == 0
+    assert faq.calls == [("Quelle est l'allocation?", "fr", ["quebec-psoig-2021-023"], "birth_date", False)]
+    assert any(isinstance(o, FaqAnswer) for o in outputs)
+    assert person.pending == "birth_date" and person.state["attempts"] == 0
+    assert isinstance(outputs[-1], Ask) and outputs[-1].step == "birth_date"  # the question, asked again
     person.say("Où est le stage?")
     assert person.unanswered == ["Où est le stage?"] and says(person.outputs, "interrupt.unanswered")
+
+
+def test_text_that_may_be_a_mistyped_answer_is_answered_only_when_the_hook_is_sure() -> None:
+    faq = FakeFaq()
+    person = Person(make_engine(faq), lang="fr")
+    person.start()
+    person.press_id("programs:quebec-psoig-2021-023")
+    person.say("quinze mars")
+    assert faq.calls[-1][-1] is True  # sure_only: not phrased as a question
+    assert person.state["attempts"] == 1 and person.unanswered == []
+    outputs = person.say("l'allocation")
+    assert any(isinstance(o, FaqAnswer) for o in outputs) and person.state["attempts"] == 1
+
+
+def test_a_did_you_mean_button_answers_its_topic_at_any_step_and_an_unknown_one_is_stale() -> None:
+    person = Person(make_engine(FakeFaq()), lang="fr")
+    person.start()
+    person.press_id("programs:quebec-psoig-2021-023")
+    outputs = person.press_id("faq:stipend")
+    assert any(isinstance(o, FaqAnswer) for o in outputs) and person.pending == "birth_date"
+    outputs = person.press_id("faq:weather")
+    assert says(outputs, "button.stale") and person.pending == "birth_date"
 
 
 def test_input_after_the_verdict_goes_to_the_hook() -> None:

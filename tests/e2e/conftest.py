@@ -25,7 +25,10 @@ TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_config(database_url: str, emulator: TelegramEmulator, **telegram: Any) -> Config:
+def make_config(
+    database_url: str, emulator: TelegramEmulator, *, top: dict[str, Any] | None = None, **telegram: Any
+) -> Config:
+    """The bot's settings for a test: `telegram` overrides, `top` other top-level keys (roles)."""
     settings = {
         "mode": "polling",
         "base_url": emulator.base_url,
@@ -48,6 +51,7 @@ def make_config(database_url: str, emulator: TelegramEmulator, **telegram: Any) 
             "bot_token": TOKEN,
             "database_url": database_url,
             "offers_dir": str(ROOT / "rules/offers"),
+            **(top or {}),
         }
     )
 

@@ -30,11 +30,14 @@ class BotProcess:
         telegram: dict[str, Any] | None = None,
         secret: str | None = None,
         env: dict[str, str] | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
+        """`telegram`: the file's `telegram` section; `settings`: its other top-level keys (roles...)."""
         self.log_path = workdir / f"{name}.log"
         self.config_path = workdir / f"{name}.yaml"
-        settings = {"poll_timeout": 1, "read_timeout": 5, "connect_timeout": 2, "retry_interval": 0.3, "flood": FLOOD}
-        self.config_path.write_text(yaml.safe_dump({"telegram": {**settings, **(telegram or {})}}), encoding="utf-8")
+        base = {"poll_timeout": 1, "read_timeout": 5, "connect_timeout": 2, "retry_interval": 0.3, "flood": FLOOD}
+        content = {**(settings or {}), "telegram": {**base, **(telegram or {})}}
+        self.config_path.write_text(yaml.safe_dump(content), encoding="utf-8")
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))},
             "TELEGRAM_BOT_TOKEN": TOKEN,

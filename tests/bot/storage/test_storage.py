@@ -19,7 +19,17 @@ from bot.storage import migrate, outbox, repo
 from bot.storage.db import create_engine, sessionmaker
 from bot.storage.leases import Liveness, new_owner
 from bot.storage.migrate import upgrade_async
-from bot.storage.models import PERSONAL_TABLES, Base, FaqEntry, Person, Subscription
+from bot.storage.models import (
+    PERSONAL_TABLES,
+    AuditEntry,
+    Base,
+    FaqExample,
+    FaqRevision,
+    FaqTopic,
+    Person,
+    RoleGrant,
+    Subscription,
+)
 
 from ...conftest import BACKENDS
 from ...support.schema import columns_holding, columns_referencing_people
@@ -120,8 +130,20 @@ async def _fill(session: AsyncSession, external_id: int) -> int:
     pid = await person(session, external_id)
     await repo.save_state(session, pid, STATE, [("iom-internship-rabat", "eligible", [], [])])
     session.add(Subscription(person_id=pid, program_id="iom-internship-rabat", topic="deadline", created_at=T0))
+    # what they did as staff: a topic, an answer, an example, a role granted to someone, the audit trail
+    staff = {"created_by": pid, "created_role": "staff", "created_at": T0}
+    session.add(FaqTopic(id=f"topic{pid}", title_fr="Logement", title_en="Housing", **staff))
+    signed = {"author_id": pid, "author_role": "staff", "created_at": T0}
+    session.add(FaqRevision(topic="stipend", program_id=f"offer-{pid}", text_fr="x", text_en="y", **signed))
+    session.add(FaqExample(topic="stipend", lang="fr", text=f"paye {pid}", **signed))
+    session.add(RoleGrant(user_id=external_id + 1000, role="staff", granted_by=pid, granted_at=T0))
+    session.add(RoleGrant(user_id=external_id, role="staff", granted_by=None, granted_at=T0))  # their own role
+    detail = {"role": "staff"}
     session.add(
-        FaqEntry(topic="stipend", lang="fr", program_id=f"offer-{pid}", answer="x", updated_by=pid, updated_at=T0)
+        AuditEntry(at=T0, actor_id=pid, actor_role="admin", action="grant", subject_user_id=None, detail=detail)
+    )
+    session.add(
+        AuditEntry(at=T0, actor_id=None, actor_role="admin", action="grant", subject_user_id=external_id, detail=detail)
     )
     await repo.record_unanswered(session, pid, "Où est le stage?", "fr")
     await outbox.enqueue(session, pid, external_id, [{"method": "sendMessage", "text": "x"}])
@@ -143,14 +165,21 @@ async def test_forget_leaves_nothing_about_the_person_in_any_column(
         before = await columns_holding(session, amina, "7770042")
     # the search is able to see them: every table with a reference to people, and the raw Telegram ids
     referencing = columns_referencing_people()
-    assert "faq_entries.updated_by" in referencing
+    assert {"faq_revisions.author_id", "faq_examples.author_id", "audit_log.actor_id"} <= referencing
     assert referencing | {"people.id", "people.external_id", "outbox.chat_id"} <= before
     async with sessions.begin() as session:
         await repo.erase_person(session, amina)
     async with sessions() as session:
         assert await columns_holding(session, amina, "7770042") == set()
-        faq = (await session.execute(select(FaqEntry).where(FaqEntry.program_id == f"offer-{amina}"))).scalar_one()
-        assert faq.updated_by is None and faq.answer == "x"  # what they edited as staff stays, unsigned
+        query = select(FaqRevision).where(FaqRevision.program_id == f"offer-{amina}")
+        faq = (await session.execute(query)).scalar_one()
+        # what they edited as staff stays, signed by their role only
+        assert (faq.author_id, faq.author_role, faq.text_fr) == (None, "staff", "x")
+        assert (await session.get(FaqTopic, f"topic{amina}")) is not None
+        assert await session.get(RoleGrant, (7770042, "staff")) is None  # their own role goes with them
+        granted = await session.get(RoleGrant, (7770042 + 1000, "staff"))
+        assert granted is not None and granted.granted_by is None  # the role they granted stays
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 4
         # the other person is untouched
         assert await session.get(Person, omar) is not None
         assert (await repo.export_person(session, omar))["answers"] == {"birth_date": "1995-03-15", "spanish": True}
@@ -180,6 +209,19 @@ async def test_retention_purges_inactive_people_only(sessions: async_sessionmake
     async with sessions() as session:
         assert await repo.load_state(session, old) is None
         assert await repo.load_state(session, recent) == STATE
+
+
+async def test_questions_staff_see_are_kept_no_longer_than_the_retention(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        pid = await person(session, 44)
+        await repo.record_unanswered(session, pid, "logement?", "fr", at=T0 - timedelta(days=181))
+        await repo.record_unanswered(session, pid, "parking?", "fr", at=T0 - timedelta(days=10))
+    async with sessions.begin() as session:
+        await repo.purge_expired(session, 180, at=T0)
+    async with sessions() as session:
+        assert [q["text"] for q in (await repo.export_person(session, pid))["questions_asked"]] == ["parking?"]
 
 
 async def test_concurrent_writers_never_fail(sessions: async_sessionmaker[AsyncSession]) -> None:

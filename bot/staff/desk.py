@@ -1,0 +1,254 @@
+"""The staff desk: staff commands and buttons, checked against the person's roles every time.
+
+A staff member's flow (editing an answer, going through unanswered questions) has its own dialog
+state row (`staff`), so it never disturbs their own eligibility dialog. Buttons carry the flow's
+one-time nonce (`staff:<nonce>:<action>:<arg>`): an old, replayed or forged button changes nothing.
+Someone without the role gets a polite refusal, whatever they send.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules import N_, Message
+
+from ..faq import store
+from ..faq.service import FaqService
+from ..i18n import render
+from ..render import Rendered, RenderedButton
+from ..services.effects import Effect, Reply
+from ..services.inputs import Input, InputKind, PersonKey
+from ..storage import repo
+from ..storage.models import DialogStateRow
+from .roles import ROLE_NAMES, Role, Roles, grant, revoke, telegram_user
+
+logger = logging.getLogger(__name__)
+
+DIALOG = "staff"
+PREFIX = "staff"
+# Commands of the desk and the role each needs (None: anyone).
+COMMANDS: dict[str, Role | None] = {
+    "faq": Role.STAFF,
+    "faq_history": Role.STAFF,
+    "faq_gaps": Role.STAFF,
+    "cancel": Role.STAFF,
+    "grant": Role.ADMIN,
+    "revoke": Role.ADMIN,
+    "roles": Role.ADMIN,
+    "myid": None,
+}
+HELP_KEYS = {
+    Role.STAFF: N_("staff.help.staff"),
+    Role.ORGANIZER: N_("staff.help.organizer"),
+    Role.ADMIN: N_("staff.help.admin"),
+}
+ROLE_LABELS = {
+    Role.ADMIN: N_("staff.role.admin"),
+    Role.STAFF: N_("staff.role.staff"),
+    Role.ORGANIZER: N_("staff.role.organizer"),
+}
+TEXT_PHASES = frozenset({"new_fr", "new_en", "fr", "en", "example"})  # phases waiting for typed text
+
+
+@dataclass
+class Desk:
+    """One staff action inside the person's turn (their row is locked, one transaction)."""
+
+    session: AsyncSession
+    person_id: int
+    key: PersonKey
+    lang: str
+    roles: frozenset[Role]
+    registry: Roles
+    faq: FaqService
+    at: datetime
+    today: date
+    state: dict[str, Any] = field(default_factory=dict)
+    replies: list[Rendered] = field(default_factory=list)
+
+    # --- small helpers shared by the flows ----------------------------------------------------
+
+    def text(self, key: str, **params: Any) -> str:
+        return render(Message(key, params) if params else Message(key), self.lang)
+
+    def say(self, key: str, *buttons: tuple[str, str], **params: Any) -> None:
+        """A message; buttons as (action[:arg], label), bound to the flow's current nonce."""
+        rendered = tuple(RenderedButton(f"{PREFIX}:{self.state['nonce']}:{a}", label) for a, label in buttons)
+        self.replies.append(Rendered(self.text(key, **params), buttons=rendered))
+
+    def show(self, rendered: Rendered) -> None:
+        self.replies.append(rendered)
+
+    def begin(self, flow: str, phase: str, **values: Any) -> None:
+        """A new flow (any earlier one is dropped), with a fresh nonce for its buttons."""
+        self.state = {"flow": flow, "phase": phase, "nonce": secrets.token_hex(3), **values}
+
+    def goto(self, phase: str, **values: Any) -> None:
+        """The next step: a new nonce, so that the previous step's buttons are stale."""
+        self.state.update(values, phase=phase, nonce=secrets.token_hex(3))
+
+    def end(self) -> None:
+        self.state = {}
+
+    @property
+    def author(self) -> store.Author:
+        role = Role.ADMIN if Role.ADMIN in self.roles else Role.STAFF
+        return store.Author(self.person_id, role.value)
+
+
+Handler = Callable[[Desk, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StaffDesk:
+    """Routes staff commands, buttons and awaited text to their flows."""
+
+    roles: Roles
+
+    def roles_of(self, key: PersonKey, faq: FaqService) -> frozenset[Role]:
+        return self.roles.of(key, faq.content)
+
+    def claims(self, input: Input) -> bool:
+        """Whether an input is for the desk whatever the sender's roles (commands and buttons)."""
+        if input.kind is InputKind.COMMAND:
+            return input.value in COMMANDS
+        return input.kind is InputKind.BUTTON and input.value.startswith(f"{PREFIX}:")
+
+    async def waiting_for_text(self, session: AsyncSession, person_id: int) -> bool:
+        state = await repo.load_state(session, person_id, DIALOG)
+        return state is not None and state.get("phase") in TEXT_PHASES
+
+    def help_keys(self, roles: frozenset[Role]) -> list[str]:
+        """The help of each role a person holds, for /help."""
+        return [HELP_KEYS[role] for role in (Role.STAFF, Role.ORGANIZER, Role.ADMIN) if role in roles]
+
+    async def handle(self, desk: Desk, input: Input) -> list[Effect]:
+        """Carry out one staff input; the flow's state is saved with the turn."""
+        stored = await repo.load_state(desk.session, desk.person_id, DIALOG)
+        desk.state = dict(stored or {})
+        await self._dispatch(desk, input)
+        await _save(desk.session, desk.person_id, desk.state, desk.at)
+        return [Reply(r) for r in desk.replies]
+
+    async def _dispatch(self, desk: Desk, input: Input) -> None:
+        from . import faq_editor, gaps  # the flows import this module's Desk
+
+        if input.kind is InputKind.COMMAND:
+            needed = COMMANDS[input.value]
+            if needed is not None and needed not in desk.roles:
+                desk.replies.append(Rendered(desk.text(N_("staff.refused"))))
+                return
+            commands: dict[str, Handler] = {
+                "faq": faq_editor.start,
+                "faq_history": faq_editor.start_history,
+                "faq_gaps": gaps.start,
+                "cancel": _cancel,
+                "grant": _grant,
+                "revoke": _revoke,
+                "roles": _list_roles,
+                "myid": _my_id,
+            }
+            await commands[input.value](desk, input.arg)
+            return
+        if Role.STAFF not in desk.roles:  # a forged or forwarded staff button, or a text
+            desk.replies.append(Rendered(desk.text(N_("staff.refused"))))
+            return
+        if input.kind is InputKind.BUTTON:
+            _, nonce, rest = [*input.value.split(":", 2), "", ""][:3]
+            action, _, arg = rest.partition(":")
+            if not desk.state or nonce != desk.state.get("nonce"):
+                desk.replies.append(Rendered(desk.text(N_("staff.stale"))))
+                return
+            flows: dict[str, Callable[[Desk, str, str], Awaitable[None]]] = {
+                "faq": faq_editor.press,
+                "history": faq_editor.press_history,
+                "gaps": gaps.press,
+            }
+            await flows[desk.state["flow"]](desk, action, arg)
+            return
+        await faq_editor.typed(desk, input.value)
+
+
+async def _save(session: AsyncSession, person_id: int, state: dict[str, Any], at: datetime) -> None:
+    row = await session.get(DialogStateRow, (person_id, DIALOG))
+    if not state:
+        if row is not None:
+            await session.delete(row)
+        return
+    if row is None:
+        session.add(DialogStateRow(person_id=person_id, dialog=DIALOG, version=1, state=state, updated_at=at))
+    else:
+        row.state, row.updated_at = state, at
+
+
+async def _cancel(desk: Desk, arg: str) -> None:
+    had = bool(desk.state)
+    desk.end()
+    desk.replies.append(Rendered(desk.text(N_("staff.cancelled") if had else N_("staff.nothing_to_cancel"))))
+
+
+async def _my_id(desk: Desk, arg: str) -> None:
+    user = telegram_user(desk.key)
+    key = N_("staff.myid") if user is not None else N_("staff.myid.none")
+    desk.replies.append(Rendered(desk.text(key, id=str(user or ""))))
+
+
+def _role_args(desk: Desk, arg: str) -> tuple[int, Role] | None:
+    words = arg.replace(",", " ").split()
+    if len(words) == 2 and words[0].isdigit() and 0 < int(words[0]) < 2**53 and words[1].lower() in ROLE_NAMES:
+        return int(words[0]), ROLE_NAMES[words[1].lower()]
+    desk.replies.append(Rendered(desk.text(N_("staff.roles.usage"))))
+    return None
+
+
+async def _grant(desk: Desk, arg: str) -> None:
+    parsed = _role_args(desk, arg)
+    if parsed is None:
+        return
+    user, role = parsed
+    done = await grant(desk.session, user, role, desk.author, desk.at)
+    key = N_("staff.roles.granted") if done else N_("staff.roles.already")
+    desk.replies.append(Rendered(desk.text(key, id=str(user), role=desk.text(ROLE_LABELS[role]))))
+
+
+async def _revoke(desk: Desk, arg: str) -> None:
+    parsed = _role_args(desk, arg)
+    if parsed is None:
+        return
+    user, role = parsed
+    done = await revoke(desk.session, user, role, desk.author, desk.at)
+    if done:
+        key = N_("staff.roles.revoked")
+    elif role in desk.registry.configured_for(user):
+        key = N_("staff.roles.in_config")
+    else:
+        key = N_("staff.roles.not_granted")
+    desk.replies.append(Rendered(desk.text(key, id=str(user), role=desk.text(ROLE_LABELS[role]))))
+
+
+async def _list_roles(desk: Desk, arg: str) -> None:
+    """Everyone with a role: from config.yaml (changed there) and granted from Telegram."""
+    held: dict[int, set[tuple[Role, bool]]] = {}
+    for role, users in desk.registry.configured.items():
+        for user in users:
+            held.setdefault(user, set()).add((role, True))
+    for user, names in desk.faq.content.grants.items():
+        for name in names:
+            held.setdefault(user, set()).add((Role(name), False))
+    configured = desk.text(N_("staff.roles.configured"))
+    lines = [
+        f"• {user}: "
+        + ", ".join(
+            desk.text(ROLE_LABELS[role]) + (f" ({configured})" if from_config else "")
+            for role, from_config in sorted(roles)
+        )
+        for user, roles in sorted(held.items())
+    ]
+    desk.replies.append(Rendered(desk.text(N_("staff.roles.list"), grants="\n".join(lines) or "—")))

@@ -1,0 +1,336 @@
+"""/faq: pick a topic and an offer (or all offers), see both languages as people see them, send the
+French text, then the English, preview both exactly as people will see them, publish (live in
+every process at their next message), undo. /faq_history: every version, each restorable.
+
+Text that Telegram's HTML would refuse, or that names an unknown placeholder, is refused with the
+reason before anything is published; a topic is always published in both languages at once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from dialogs.outputs import AnswerBlock, FaqAnswer
+from rules import N_, Program
+
+from ..faq import store
+from ..faq.answers import PLACEHOLDERS, check_template, fill
+from ..i18n import format_day, render
+from ..render import Rendered, render_output
+from .desk import Desk
+
+ALL = "all"
+AUTHOR_ROLES = {
+    "admin": N_("staff.role.admin"),
+    "staff": N_("staff.role.staff"),
+    "organizer": N_("staff.role.organizer"),
+    "import": N_("staff.role.import"),
+}
+MAX_TITLE = 80
+MAX_EXAMPLE = 300
+
+
+def _offer_ref(desk: Desk, ref: str) -> list[Program] | None:
+    """The offers an answer applies to: `all`, or the index of one offer."""
+    programs = list(desk.faq.programs.values())
+    if ref == ALL:
+        return programs
+    if ref.isdigit() and int(ref) < len(programs):
+        return [programs[int(ref)]]
+    return None
+
+
+def _program_id(desk: Desk, ref: str) -> str | None:
+    offers = _offer_ref(desk, ref)
+    return None if ref == ALL or not offers else offers[0].id
+
+
+def _scope_name(desk: Desk, ref: str) -> str:
+    offers = _offer_ref(desk, ref) or []
+    if ref == ALL:
+        return desk.text(N_("staff.faq.all_offers"))
+    return offers[0].short_title.localized().in_language(desk.lang) if offers else ref
+
+
+def _topic_title(desk: Desk, topic: str) -> str:
+    titles = desk.state.get("titles")
+    if titles and desk.state.get("new"):
+        return str(titles[0] if desk.lang == "fr" else titles[1])
+    return desk.faq.title(topic, desk.lang) or topic
+
+
+def _preview(desk: Desk, topic: str, ref: str, texts: dict[str, str] | None) -> None:
+    """Each language for each offer of the scope, exactly as a person sees it."""
+    for program in _offer_ref(desk, ref) or []:
+        for lang in ("fr", "en"):
+            template = texts[lang] if texts else desk.faq.template(topic, program, lang)
+            label = desk.faq.label(topic)
+            if template is None:
+                body = desk.text(N_("staff.faq.no_answer"))
+                desk.show(Rendered(body))
+                continue
+            answer = FaqAnswer(topic, label, (AnswerBlock(fill(template, program, lang, desk.today)),))
+            rendered = render_output(answer, lang)
+            language = desk.text(N_("staff.faq.lang.fr") if lang == "fr" else N_("staff.faq.lang.en"))
+            offer = program.short_title.localized().in_language(desk.lang)
+            desk.show(Rendered(desk.text(N_("staff.faq.as_seen"), language=language, offer=offer)))
+            if rendered is not None:
+                desk.show(rendered)
+
+
+# --- /faq ------------------------------------------------------------------------------------
+
+
+async def start(desk: Desk, arg: str) -> None:
+    desk.begin("faq", "topic")
+    _ask_topic(desk, "pick", N_("staff.faq.pick_topic"), new=True)
+
+
+def _ask_topic(desk: Desk, action: str, key: str, *, new: bool) -> None:
+    buttons = [(f"{action}:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
+    if new:
+        buttons.append(("new", desk.text(N_("staff.faq.new_topic"))))
+    desk.say(key, *buttons)
+
+
+def _ask_offer(desk: Desk) -> None:
+    buttons = [
+        (f"offer:{i}", p.short_title.localized().in_language(desk.lang))
+        for i, p in enumerate(desk.faq.programs.values())
+    ]
+    buttons.append((f"offer:{ALL}", desk.text(N_("staff.faq.all_offers"))))
+    desk.say(N_("staff.faq.pick_offer"), *buttons, topic=_topic_title(desk, desk.state["topic"]))
+
+
+def _ask_text(desk: Desk, lang: str) -> None:
+    names = " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+    key = N_("staff.faq.send_fr") if lang == "fr" else N_("staff.faq.send_en")
+    desk.say(key, ("cancel", desk.text(N_("staff.button.cancel"))), placeholders=names)
+
+
+async def press(desk: Desk, action: str, arg: str) -> None:
+    """A button of the /faq flow (its nonce already checked)."""
+    phase = desk.state.get("phase")
+    if action == "cancel":
+        desk.end()
+        desk.show(Rendered(desk.text(N_("staff.cancelled"))))
+    elif phase == "topic" and action == "pick" and arg in desk.faq.topics():
+        desk.goto("offer", topic=arg)
+        _ask_offer(desk)
+    elif phase == "topic" and action == "new":
+        desk.goto("new_fr", new=True)
+        desk.say(N_("staff.faq.new_title_fr"), ("cancel", desk.text(N_("staff.button.cancel"))))
+    elif phase == "offer" and action == "offer" and _offer_ref(desk, arg) is not None:
+        _show_menu(desk, arg)
+    elif phase == "menu" and action == "edit":
+        desk.goto("fr")
+        _ask_text(desk, "fr")
+    elif phase == "menu" and action == "example":
+        desk.goto("example")
+        desk.say(N_("staff.faq.send_example"), ("cancel", desk.text(N_("staff.button.cancel"))))
+    elif phase == "menu" and action == "builtin":
+        await _publish(desk, None)
+    elif phase == "preview" and action == "publish":
+        await _publish(desk, {"fr": desk.state["fr"], "en": desk.state["en"]})
+    elif phase == "preview" and action == "edit":
+        desk.goto("fr")
+        _ask_text(desk, "fr")
+    elif phase == "published" and action == "undo":
+        await _undo(desk)
+    else:
+        desk.show(Rendered(desk.text(N_("staff.stale"))))
+
+
+def _show_menu(desk: Desk, ref: str) -> None:
+    topic = desk.state["topic"]
+    desk.goto("menu", offer=ref)
+    if not desk.state.get("new"):
+        desk.show(
+            Rendered(desk.text(N_("staff.faq.current"), topic=_topic_title(desk, topic), offer=_scope_name(desk, ref)))
+        )
+        _preview(desk, topic, ref, None)
+    buttons = [("edit", desk.text(N_("staff.button.edit")))]
+    if not desk.state.get("new"):
+        buttons.append(("example", desk.text(N_("staff.button.example"))))
+        if desk.faq.content.answers.get((topic, _program_id(desk, ref))) is not None:
+            buttons.append(("builtin", desk.text(N_("staff.button.builtin"))))
+    buttons.append(("cancel", desk.text(N_("staff.button.cancel"))))
+    desk.say(N_("staff.faq.menu"), *buttons)
+
+
+async def typed(desk: Desk, text: str) -> None:
+    """Text a staff member typed while a step waits for it."""
+    phase = desk.state.get("phase")
+    clean = text.strip()
+    if phase in ("new_fr", "new_en"):
+        _take_title(desk, phase, clean)
+    elif phase in ("fr", "en"):
+        _take_text(desk, phase, text.strip())
+    elif phase == "example":
+        await _take_example(desk, clean)
+
+
+def _take_title(desk: Desk, phase: str, title: str) -> None:
+    if not title or len(title) > MAX_TITLE or "\n" in title:
+        desk.show(Rendered(desk.text(N_("staff.faq.bad_title"), limit=MAX_TITLE)))
+        return
+    titles = list(desk.state.get("titles") or ["", ""])
+    titles[0 if phase == "new_fr" else 1] = title
+    if phase == "new_fr":
+        desk.goto("new_en", titles=titles)
+        desk.say(N_("staff.faq.new_title_en"), ("cancel", desk.text(N_("staff.button.cancel"))))
+        return
+    topic = _new_topic_id(desk, titles[1])
+    desk.goto("fr", titles=titles, topic=topic, offer=ALL)
+    _ask_text(desk, "fr")
+
+
+def _new_topic_id(desk: Desk, title: str) -> str:
+    """A stable id from the English title (`housing`, `housing_2`), never one already in use."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_title).strip("_")[:24] or "topic"
+    base = base if base[0].isalpha() else f"t_{base}"[:24]
+    taken = set(desk.faq.topics())
+    candidate, number = base, 2
+    while candidate in taken or candidate.startswith("help"):
+        candidate, number = f"{base}_{number}", number + 1
+    return candidate
+
+
+def _take_text(desk: Desk, phase: str, text: str) -> None:
+    problem = check_template(text, _offer_ref(desk, desk.state.get("offer", ALL)))  # filled, for each offer
+    if problem is not None:
+        desk.show(Rendered(desk.text(N_("staff.faq.refused"), reason=render(problem, desk.lang))))
+        return
+    if phase == "fr":
+        desk.goto("en", fr=text)
+        _ask_text(desk, "en")
+        return
+    desk.goto("preview", en=text)
+    topic, ref = desk.state["topic"], desk.state.get("offer", ALL)
+    desk.show(
+        Rendered(desk.text(N_("staff.faq.preview"), topic=_topic_title(desk, topic), offer=_scope_name(desk, ref)))
+    )
+    _preview(desk, topic, ref, {"fr": desk.state["fr"], "en": text})
+    desk.say(
+        N_("staff.faq.confirm"),
+        ("publish", desk.text(N_("staff.button.publish"))),
+        ("edit", desk.text(N_("staff.button.edit"))),
+        ("cancel", desk.text(N_("staff.button.cancel"))),
+    )
+
+
+async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
+    topic, ref = desk.state["topic"], desk.state.get("offer", ALL)
+    if desk.state.get("new"):
+        titles = desk.state["titles"]
+        if topic in desk.faq.topics():  # created meanwhile by someone else
+            desk.end()
+            desk.show(Rendered(desk.text(N_("staff.stale"))))
+            return
+        await store.create_topic(desk.session, topic, (titles[0], titles[1]), desk.author, desk.at)
+    pair = (texts["fr"], texts["en"]) if texts else (None, None)
+    revision = await store.publish(desk.session, topic, _program_id(desk, ref), pair, desk.author, desk.at)
+    desk.goto("published", revision=revision.id, new=False)
+    key = N_("staff.faq.published") if texts else N_("staff.faq.back_to_builtin")
+    desk.say(
+        key, ("undo", desk.text(N_("staff.button.undo"))), number=str(revision.id), topic=_topic_title(desk, topic)
+    )
+
+
+async def _undo(desk: Desk) -> None:
+    current = await store.revision(desk.session, int(desk.state["revision"]))
+    if current is None:
+        desk.end()
+        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        return
+    before = await store.previous(desk.session, current)
+    texts = (before.text_fr, before.text_en) if before is not None else (None, None)
+    restored = await store.publish(
+        desk.session,
+        current.topic,
+        current.program_id,
+        texts,
+        desk.author,
+        desk.at,
+        restored_from=before.id if before else None,
+    )
+    desk.end()
+    desk.show(Rendered(desk.text(N_("staff.faq.undone"), number=str(restored.id))))
+
+
+async def _take_example(desk: Desk, text: str) -> None:
+    if not text or len(text) > MAX_EXAMPLE:
+        desk.show(Rendered(desk.text(N_("staff.faq.bad_example"), limit=MAX_EXAMPLE)))
+        return
+    topic = desk.state["topic"]
+    await store.add_example(desk.session, topic, desk.lang, text, desk.author, desk.at)
+    desk.end()
+    desk.show(Rendered(desk.text(N_("staff.faq.example_added"), topic=_topic_title(desk, topic))))
+
+
+# --- /faq_history ----------------------------------------------------------------------------
+
+
+async def start_history(desk: Desk, arg: str) -> None:
+    topic = arg.strip().lower()
+    if topic in desk.faq.topics():
+        desk.begin("history", "list")
+        await _list(desk, topic)
+        return
+    desk.begin("history", "topic")
+    _ask_topic(desk, "pick", N_("staff.history.pick_topic"), new=False)
+
+
+async def press_history(desk: Desk, action: str, arg: str) -> None:
+    phase = desk.state.get("phase")
+    if phase == "topic" and action == "pick" and arg in desk.faq.topics():
+        await _list(desk, arg)
+    elif phase == "list" and action == "restore" and arg.isdigit() and int(arg) in desk.state.get("shown", []):
+        await _restore(desk, int(arg))
+    else:
+        desk.show(Rendered(desk.text(N_("staff.stale"))))
+
+
+def _version_line(desk: Desk, revision: Any) -> str:
+    scope = desk.text(N_("staff.faq.all_offers"))
+    if revision.program_id is not None:
+        program = desk.faq.programs.get(revision.program_id)
+        scope = program.short_title.localized().in_language(desk.lang) if program else revision.program_id
+    text = revision.text_fr if desk.lang == "fr" else revision.text_en
+    excerpt = desk.text(N_("staff.history.builtin")) if text is None else " ".join(text.split())[:120]
+    return desk.text(
+        N_("staff.history.line"),
+        number=str(revision.id),
+        day=format_day(revision.created_at.date(), desk.lang),
+        role=desk.text(AUTHOR_ROLES.get(revision.author_role, N_("staff.role.staff"))),
+        offer=scope,
+        excerpt=excerpt,
+    )
+
+
+async def _list(desk: Desk, topic: str) -> None:
+    versions = await store.history(desk.session, topic)
+    desk.goto("list", topic=topic, shown=[v.id for v in versions])
+    title = desk.faq.title(topic, desk.lang) or topic
+    if not versions:
+        desk.end()
+        desk.show(Rendered(desk.text(N_("staff.history.none"), topic=title)))
+        return
+    lines = "\n".join(_version_line(desk, v) for v in versions)
+    buttons = [(f"restore:{v.id}", desk.text(N_("staff.button.restore"), number=str(v.id))) for v in versions]
+    desk.say(N_("staff.history.list"), *buttons, topic=title, versions=lines)
+
+
+async def _restore(desk: Desk, number: int) -> None:
+    old = await store.revision(desk.session, number)
+    if old is None or old.topic != desk.state.get("topic"):
+        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        return
+    restored = await store.publish(
+        desk.session, old.topic, old.program_id, (old.text_fr, old.text_en), desk.author, desk.at, restored_from=old.id
+    )
+    desk.end()
+    desk.show(Rendered(desk.text(N_("staff.history.restored"), number=str(old.id), new=str(restored.id))))

@@ -1,0 +1,228 @@
+"""Staff keep the FAQ current from Telegram: edit, preview, publish, see it live, roll back; roles
+granted by admins; a non-staff person or a forged button changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.faq.answers import topic_title
+from bot.storage.models import AuditEntry, FaqExample, FaqRevision
+
+from ..conftest import BACKENDS
+from ..telegram_emulator import SimulatedUser, TelegramEmulator
+from .conftest import RunningBot, forge_press, make_config, press_and_read, say_and_read, texts
+from .processes import BotProcess
+from .test_scale_out import RoundRobin
+from .test_webhook import free_port
+
+STAFF, ADMIN = 9001, 9100
+GENEVA = {"fr": "OIM Genève — offre PSOIG 2021-023", "en": "IOM Geneva — PSOIG offer 2021-023"}
+
+
+@pytest.fixture
+async def bot(database_url: str, emulator: TelegramEmulator) -> AsyncIterator[RunningBot]:
+    running = RunningBot(make_config(database_url, emulator, top={"staff": [STAFF], "admins": [ADMIN]}))
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def revisions(bot: RunningBot) -> int:
+    async with bot.sessions()() as session:
+        return int(await session.scalar(select(func.count()).select_from(FaqRevision)) or 0)
+
+
+async def at_quebec_birth_date(user: SimulatedUser) -> None:
+    lang = "en" if (user.language_code or "").startswith("en") else "fr"
+    await say_and_read(user, "/start")
+    await press_and_read(user, "data:programs:quebec-psoig-2021-023")
+    await press_and_read(user, "J’accepte" if lang == "fr" else "I agree")
+
+
+async def open_stipend_editor(staff: SimulatedUser) -> str:
+    """/faq, the stipend topic, the Québec offer: the current answer and the menu."""
+    shown = await say_and_read(staff, "/faq")
+    assert "Quel sujet" in shown, shown
+    await press_and_read(staff, topic_title("stipend", "fr") or "")
+    return await press_and_read(staff, GENEVA["fr"])
+
+
+async def test_staff_edit_preview_publish_then_people_see_it_and_undo_brings_back_the_old_one(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    amina = emulator.user(9002, "Amina", language_code="fr")
+    await at_quebec_birth_date(amina)
+    before = await say_and_read(amina, "c'est combien l'allocation?")
+    assert "13 000,00 $ CA" in before and "Bourse révisée" not in before, before
+
+    current = await open_stipend_editor(staff)
+    assert "13 000,00 $ CA" in current and "CA$13,000.00" in current, current  # both languages, as people see them
+    shown = await press_and_read(staff, "✏️ Modifier la réponse")
+    assert "{stipend}" in shown  # the data staff can insert are listed
+    shown = await say_and_read(staff, "Bourse révisée : <b>{stipend}</b> pour toute la durée.")
+    assert "anglais" in shown, shown
+    preview = await say_and_read(staff, "Revised stipend: <b>{stipend}</b> for the whole internship.")
+    assert "Bourse révisée : 13 000,00 $ CA" in preview and "Revised stipend: CA$13,000.00" in preview, preview
+    assert await revisions(bot) == 0  # nothing is live before staff confirm
+    published = await press_and_read(staff, "✅ Publier")
+    assert "Publié (version" in published, published
+
+    after = await say_and_read(amina, "c koi l'allocation")
+    assert "Bourse révisée : 13 000,00 $ CA" in after, after
+    assert "Quelle est votre date de naissance?" in after.split("Bourse révisée")[-1], after  # then asked again
+    bold = [m for m in emulator.chat_messages(9002) if "Bourse révisée" in m.get("text", "")]
+    assert any(e["type"] == "bold" for e in bold[-1].get("entities", [])), bold[-1]  # staff formatting kept
+
+    undone = await press_and_read(staff, "↩️ Annuler cette publication")
+    assert "Publication annulée" in undone, undone
+    again = await say_and_read(amina, "allocation?")
+    assert "Bourse révisée" not in again and "13 000,00 $ CA" in again, again
+    async with bot.sessions()() as session:
+        actions = (await session.execute(select(AuditEntry.action, AuditEntry.actor_role))).all()
+    assert [tuple(a) for a in actions] == [("faq.publish", "staff"), ("faq.publish", "staff")]
+
+
+async def test_text_telegram_would_reject_is_refused_with_the_reason_before_publishing(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    await open_stipend_editor(staff)
+    await press_and_read(staff, "✏️ Modifier la réponse")
+    for bad in ("<b>Allocation non fermée", "Montant : {montant}", "<script>x</script>"):
+        refused = await say_and_read(staff, bad)
+        assert "ne peut pas être publié" in refused, (bad, refused)
+    shown = await say_and_read(staff, "Allocation : {stipend}.")
+    assert "anglais" in shown  # the good text is taken; the bad ones were not
+    await say_and_read(staff, "/cancel")
+    assert await revisions(bot) == 0
+
+
+async def test_non_staff_old_and_forged_buttons_change_nothing(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    omar = emulator.user(9003, "Omar", language_code="fr")
+    refused = await say_and_read(omar, "/faq")
+    assert "réservée à l’équipe" in refused, refused
+    await say_and_read(omar, "/grant 9003 admin")
+    assert "/faq" not in (await say_and_read(omar, "/help"))  # no staff commands shown to him
+
+    await open_stipend_editor(staff)
+    await press_and_read(staff, "✏️ Modifier la réponse")
+    await say_and_read(staff, "Allocation : {stipend}.")
+    await say_and_read(staff, "Stipend: {stipend}.")
+    menu = next(m for m in reversed(emulator.chat_messages(STAFF)) if m.get("reply_markup"))
+    publish = next(
+        b["callback_data"] for row in menu["reply_markup"]["inline_keyboard"] for b in row if "Publier" in b["text"]
+    )
+    # Omar replays the staff member's real button on his own chat, then forges one
+    omar_message = emulator.chat_messages(9003)[-1]
+    forge_press(emulator, omar, publish, omar_message)
+    assert "réservée à l’équipe" in await texts(omar)
+    forge_press(emulator, omar, "staff:000000:publish", omar_message)
+    assert "réservée à l’équipe" in await texts(omar)
+    # the staff member's own stale button (the nonce of an earlier step) is refused too
+    forge_press(emulator, staff, publish.replace(publish.split(":")[1], "ffffff"), menu)
+    assert "n’est plus valide" in await texts(staff)
+    assert await revisions(bot) == 0
+    await press_and_read(staff, "✅ Publier")
+    assert await revisions(bot) == 1
+
+
+async def test_admins_grant_and_revoke_roles_by_numeric_id(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    admin = emulator.user(ADMIN, "Awa", language_code="en")
+    lea = emulator.user(9200, "Léa", language_code="en")
+    assert "staff only" in await say_and_read(lea, "/faq")
+    my_id = await say_and_read(lea, "/myid")
+    assert "9200" in my_id
+    assert "/grant" in await say_and_read(admin, "/help")
+    assert "now has the staff role" in await say_and_read(admin, "/grant 9200 staff")
+    assert "Which topic" in await say_and_read(lea, "/faq")
+    assert "/faq_gaps" in await say_and_read(lea, "/help")
+    listed = await say_and_read(admin, "/roles")
+    assert "9200: staff" in listed and f"{ADMIN}: admin (config.yaml)" in listed, listed
+    assert "from config.yaml" in await say_and_read(admin, f"/revoke {STAFF} staff")
+    assert "Type the numeric id" in await say_and_read(admin, "/grant @lea staff")  # usernames are not trusted
+    assert "no longer has" in await say_and_read(admin, "/revoke 9200 staff")
+    assert "staff only" in await say_and_read(lea, "/faq")
+    async with bot.sessions()() as session:
+        audit = (await session.execute(select(AuditEntry.action, AuditEntry.subject_user_id))).all()
+    assert [tuple(a) for a in audit] == [("role.grant", 9200), ("role.revoke", 9200)]
+
+
+async def test_unanswered_questions_become_examples_with_one_tap(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    amina = emulator.user(9002, "Amina", language_code="fr")
+    ali = emulator.user(9004, "Ali", language_code="fr")
+    await at_quebec_birth_date(amina)
+    await at_quebec_birth_date(ali)
+    question = "est-ce que je peux amener mon chien?"
+    first = await say_and_read(amina, question)
+    assert "Je ne connais pas la réponse" in first or "Vouliez-vous" in first, first
+    await say_and_read(ali, "je peux amener mon chien?")
+    gaps = await say_and_read(staff, "/faq_gaps")
+    assert "amener mon chien" in gaps and "2 ×" in gaps, gaps  # grouped, counted, nobody named
+    assert "Amina" not in gaps and "9002" not in gaps
+    await press_and_read(staff, "➕ 1")
+    added = await press_and_read(staff, topic_title("location", "fr") or "")
+    assert "Ajoutée" in added, added
+    answered = await say_and_read(amina, question)
+    assert "Genève" in answered, answered  # matching learnt it: the location answer
+    async with bot.sessions()() as session:
+        examples = (await session.execute(select(FaqExample.topic, FaqExample.author_role))).all()
+    assert [tuple(e) for e in examples] == [("location", "staff")]
+    assert "Aucune question" in await say_and_read(staff, "/faq_gaps")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", BACKENDS[1:], indirect=True)
+async def test_a_publication_is_live_at_once_in_every_webhook_process_and_so_is_its_undo(
+    tmp_path: Path, database_url: str, emulator: TelegramEmulator
+) -> None:
+    ports = [free_port(), free_port()]
+    balancer = RoundRobin(ports)
+    await balancer.start()
+    public = f"http://127.0.0.1:{balancer.port}/telegram"
+    processes = [
+        BotProcess(
+            tmp_path,
+            f"bot{i}",
+            database_url,
+            emulator,
+            secret="staff-secret",
+            telegram={
+                "mode": "webhook",
+                "webhook": {"listen": "127.0.0.1", "port": port, "url_path": "telegram", "public_url": public},
+            },
+            settings={"staff": [STAFF]},
+        )
+        for i, port in enumerate(ports)
+    ]
+    for process in processes:
+        await process.start()
+    try:
+        staff = emulator.user(STAFF, "Sophie", language_code="fr")
+        amina = emulator.user(9002, "Amina", language_code="fr")
+        await at_quebec_birth_date(amina)
+        await open_stipend_editor(staff)
+        await press_and_read(staff, "✏️ Modifier la réponse")
+        await say_and_read(staff, "Bourse révisée : {stipend}.")
+        await say_and_read(staff, "Revised stipend: {stipend}.")
+        assert "Publié" in await press_and_read(staff, "✅ Publier")
+        served_before = dict(balancer.served)
+        for _ in range(2):  # two questions in a row: one reaches each process
+            assert "Bourse révisée" in await say_and_read(amina, "allocation?")
+        assert all(balancer.served[port] > served_before.get(port, 0) for port in ports), balancer.served
+        assert "Publication annulée" in await press_and_read(staff, "↩️ Annuler cette publication")
+        for _ in range(2):
+            assert "Bourse révisée" not in await say_and_read(amina, "allocation?")
+    finally:
+        for process in processes:
+            assert await process.stop() == 0, process.log()
+        assert balancer.runner is not None
+        await balancer.runner.cleanup()
+    for process in processes:
+        assert "ERROR" not in process.log(), process.log()
