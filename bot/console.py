@@ -54,6 +54,9 @@ def has_real_choices(buttons: tuple[RenderedButton, ...]) -> bool:
     return any(not button.id.partition(":")[2].startswith("?") for button in buttons)
 
 
+FAQ_STEP = "faq"
+
+
 class ConsoleChat:
     """One person's conversation on a terminal."""
 
@@ -71,10 +74,13 @@ class ConsoleChat:
         if rendered.heading:
             self.out.write(f"\n{rendered.heading}\n")
         self.out.write((to_plain(rendered.text) if rendered.html else rendered.text) + "\n")
-        numbered = has_real_choices(rendered.buttons)  # else a number typed is the answer itself
+        # Numbers choose the pending question's options: "did you mean" topics (step `faq`), shown
+        # just before that question, are typed by name (the FAQ reads them as a question).
+        suggestions = rendered.step == FAQ_STEP
+        numbered = has_real_choices(rendered.buttons) and not suggestions  # else a number is the answer itself
         for number, button in enumerate(rendered.buttons, 1):
             self.out.write(f"  {number}. {button.label}\n" if numbered else f"  – {button.label}\n")
-        if rendered.buttons or rendered.step:  # a question or a choice: its options replace the previous ones
+        if (rendered.buttons or rendered.step) and not suggestions:  # a question's options replace the previous
             self.buttons = rendered.buttons
         self.out.flush()
 

@@ -119,9 +119,10 @@ class Flow:
             return [Say(Message(N_("interrupt.greeting"))), *self._reask(state, today)]
         if kind is Interruption.THANKS:
             return [Say(Message(N_("interrupt.thanks"))), *self._reask(state, today)]
-        if question:
-            key = N_("interrupt.unanswered") if kind is Interruption.QUESTION else N_("interrupt.not_understood")
-            return [Unanswered(text), Say(Message(key)), *self._reask(state, today)]
+        if kind is Interruption.QUESTION:  # kept for staff: a question nobody could answer
+            return [Unanswered(text), Say(Message(N_("interrupt.unanswered"))), *self._reask(state, today)]
+        if question:  # "ok", "bof" after the verdict: not a question to keep, nor a wrong answer
+            return [Say(Message(N_("interrupt.not_understood"))), *self._reask(state, today)]
         return self._failed(state, invalid or Invalid(N_("parse.choice.none")), today)
 
     def _failed(self, state: DialogState, problem: Invalid, today: date) -> list[Output]:

@@ -168,9 +168,9 @@ def load_matching_data(path: Path | None = None) -> MatchingData:
         raise ValueError(f"{path.name}: cannot read: {' '.join(str(error).split())}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{path.name}: must be a mapping of keys")
-    known = {"answer_threshold", "suggest_threshold", "ambiguity_margin", "weights", "abbreviations", "accented_words", "symbols",
-             "stop_words", "answer_words", "months", "synonyms", "concept_weights", "topics",
-             "out_of_scope"}  # fmt: skip
+    known = {"answer_threshold", "suggest_threshold", "ambiguity_margin", "weights", "abbreviations",
+             "accented_words", "symbols", "stop_words", "answer_words", "months", "synonyms", "concept_weights",
+             "topics", "out_of_scope"}  # fmt: skip
     for key in raw:
         if key not in known:
             raise _fail(path, str(key), "unknown key")
@@ -223,6 +223,7 @@ def load_matching_data(path: Path | None = None) -> MatchingData:
 
 
 HELP_TOPIC_PREFIX = "help:"
+PENDING_HELP_TOPIC = "help:pending"  # "what do you mean?": the help of whichever question is pending
 
 
 class Matcher:
@@ -359,15 +360,19 @@ class Matcher:
         self._count = count
         starts = [row for row, (example, _) in enumerate(kept) if row == 0 or kept[row - 1][0].topic != example.topic]
         self._topic_names = [kept[row][0].topic for row in starts]
+        self._help_topics = {t: i for i, t in enumerate(self._topic_names) if t.startswith(HELP_TOPIC_PREFIX)}
         self._starts: npt.NDArray[np.intp] = np.array(starts, dtype=np.intp)
 
     # -- matching
 
-    def match(self, text: str, lang: str | None = None) -> Match:
+    def match(self, text: str, lang: str | None = None, *, pending: str | None = None) -> Match:
         """The topic of a question, with its score and the other plausible topics. Never raises.
 
         `lang` is accepted but not needed: people mix languages, so a question is compared with
         the examples of both, and concepts join the two vocabularies. "" or emoji match nothing.
+        `pending` is the fact of the dialog question waiting for an answer: only its help
+        (`help:<fact>`, `help:pending`) may match; without one, no help pseudo-topic does ("is
+        health insurance included?" is not a question about a question nobody asked).
         """
         features = self._features(text, correct=True) if self._count and isinstance(text, str) else {}
         known = [(f, w * self._idf[f]) for f, w in features.items() if f in self._slices]
@@ -387,6 +392,10 @@ class Matcher:
         share = self._weights.centroid
         if share:
             by_topic = (1 - share) * by_topic + share * by_example[self._count :]
+        allowed = {f"{HELP_TOPIC_PREFIX}{pending}", PENDING_HELP_TOPIC} if pending else set()
+        for topic, index in self._help_topics.items():
+            if topic not in allowed:
+                by_topic[index] = 0.0
         # the part of the question that only out-of-scope examples speak of (pizza, weather, the bot)
         foreign = sum(v * v for f, v in known if f in self._foreign) / norm
         return self._decide(by_topic, foreign**self._weights.question_side if foreign else 0.0)

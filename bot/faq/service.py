@@ -23,11 +23,11 @@ from ..i18n import render
 from ..render import label_text
 from . import store
 from .answers import BUILTIN_TOPICS, default_template, fill, topic_title
-from .matcher import Example, Match, Matcher, MatchingData, load_matching_data
+from .matcher import HELP_TOPIC_PREFIX, PENDING_HELP_TOPIC, Example, Match, Matcher, MatchingData, load_matching_data
 from .telegram_html import to_plain
 
-HELP_PREFIX = "help:"  # pseudo-topics: what a dialog question means ("c'est quoi être domicilié?")
-PENDING_HELP = "help:pending"  # "what do you mean?": the help of whatever question is pending
+HELP_PREFIX = HELP_TOPIC_PREFIX  # pseudo-topics: what a dialog question means ("c'est quoi être domicilié?")
+PENDING_HELP = PENDING_HELP_TOPIC
 
 
 @dataclass
@@ -108,13 +108,13 @@ class FaqService:
         )
         if not blocks:
             return None
-        return [FaqAnswer(topic, self.label(topic), blocks)]
+        return [FaqAnswer(topic, None, blocks)]  # each answer opens with its own bold label
 
     def answer(
         self, text: str, lang: str, programs: Sequence[str], today: date, *, pending: str | None, sure_only: bool
     ) -> list[Output] | None:
         """The engine's hook: answer, suggest, or say honestly that there is no good answer."""
-        match = self.matcher.match(text, lang)
+        match = self.matcher.match(text, lang, pending=pending)
         chosen = match.topic
         if chosen == PENDING_HELP:
             chosen = f"{HELP_PREFIX}{pending}" if pending else None
@@ -122,8 +122,8 @@ class FaqService:
             answered = self.topic(chosen, lang, programs, today)
             if answered:
                 return answered
-        if sure_only:
-            return None
+        if sure_only or (match.score == 0 and not text.rstrip().endswith("?")):
+            return None  # nothing to go on ("ok", "bof"): the dialog says it did not understand
         choices = [s.topic for s in match.alternatives if self.label(s.topic) is not None][:3]
         if choices:
             buttons = tuple(Button(f"faq:{t}", label) for t in choices if (label := self.label(t)) is not None)

@@ -164,8 +164,14 @@ WORK_MODES = {
 
 
 def _work_mode(c: Context) -> str | None:
+    """Remote or on site, and the offer's own words when it says (they may carry a condition)."""
     location = c.program.location
-    return None if isinstance(location, NotStated) else c.say(WORK_MODES[location.work_mode])
+    if isinstance(location, NotStated):
+        return None
+    mode = c.say(WORK_MODES[location.work_mode])
+    if location.work_mode is None:
+        return mode
+    return f"{mode} {c.say(N_('faq.value.offer_words'), quote=location.source.strip())}"
 
 
 def _deadline(c: Context) -> str | None:
@@ -182,7 +188,8 @@ def _deadline_status(c: Context) -> str:
         return c.say(N_("faq.value.deadline.closed"), deadline=deadline)
     if c.today == deadline:
         return c.say(N_("faq.value.deadline.last_day"))
-    return c.say(N_("faq.value.deadline.days_left"), days=Quantity((deadline - c.today).days, "duration-day"))
+    days = Quantity((deadline - c.today).days + 1, "duration-day")  # today and the deadline day both count
+    return c.say(N_("faq.value.deadline.days_left"), days=days, deadline=deadline)
 
 
 def format_phone(phone: str) -> str:

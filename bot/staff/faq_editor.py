@@ -66,12 +66,11 @@ def _preview(desk: Desk, topic: str, ref: str, texts: dict[str, str] | None) -> 
     for program in _offer_ref(desk, ref) or []:
         for lang in ("fr", "en"):
             template = texts[lang] if texts else desk.faq.template(topic, program, lang)
-            label = desk.faq.label(topic)
             if template is None:
                 body = desk.text(N_("staff.faq.no_answer"))
                 desk.show(Rendered(body))
                 continue
-            answer = FaqAnswer(topic, label, (AnswerBlock(fill(template, program, lang, desk.today)),))
+            answer = FaqAnswer(topic, None, (AnswerBlock(fill(template, program, lang, desk.today)),))
             rendered = render_output(answer, lang)
             language = desk.text(N_("staff.faq.lang.fr") if lang == "fr" else N_("staff.faq.lang.en"))
             offer = program.short_title.localized().in_language(desk.lang)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 async def answer_some(user: SimulatedUser) -> None:
     await at_birth_date(user)
     await say_and_read(user, years_ago(25).isoformat())
-    await say_and_read(user, "Où se trouve le stage?")  # an unanswered question, kept for staff
+    await say_and_read(user, "Est-ce que je peux amener mon chien?")  # no sure answer: kept for staff
 
 
 async def where_is(bot: RunningBot, telegram_id: int) -> set[str]:
@@ -136,7 +136,7 @@ async def test_mydata_sends_everything_stored_as_a_json_document(bot: RunningBot
     data = json.loads(document.content or b"")
     assert data["person"]["telegram_user_id"] == 3006 and data["person"]["consent_version"] == 1
     assert data["answers"] == {"birth_date": born}
-    assert data["questions_asked"][0]["text"] == "Où se trouve le stage?"
+    assert data["questions_asked"][0]["text"] == "Est-ce que je peux amener mon chien?"
     assert data["dialog_state"]["pending"] == "education"
 
 

@@ -50,7 +50,8 @@ class Figures:
         top1 = ", ".join(f"{lang} {share:.1%} of {self.counts[lang]}" for lang, share in sorted(self.top1.items()))
         direct = ", ".join(f"{lang} {share:.1%}" for lang, share in sorted(self.direct.items()))
         return (
-            f"top-1 {top1}; answered directly {direct}; out-of-scope rejected {self.rejection:.1%} of {self.counts['outside']}; "
+            f"top-1 {top1}; answered directly {direct}; "
+            f"out-of-scope rejected {self.rejection:.1%} of {self.counts['outside']}; "
             f"forced to a wrong topic {self.forced_wrong:.1%}"
         )
 
@@ -58,7 +59,9 @@ class Figures:
 def measure(matcher: Matcher, items: list[Labelled]) -> Figures:
     counts: Counter[str] = Counter()
     for item in items:
-        match = matcher.match(item.text, item.lang)
+        # a question about a dialog question is asked while that question is pending
+        pending = item.topic.removeprefix("help:") if item.topic and item.topic.startswith("help:") else None
+        match = matcher.match(item.text, item.lang, pending=pending)
         found = match.topic
         ranked_first = found or (match.alternatives[0].topic if match.alternatives else None)
         if item.topic is None:

@@ -91,7 +91,7 @@ def test_every_topic_answers_every_offer_in_valid_telegram_html(topic: str, prog
         ("contact", "fr", ["+1 418 649-2400, poste 56320", "stages.oig@mri.gouv.qc.ca", "forums internationaux"]),
         ("contact", "en", ["+1 418 649-2400, ext. 56320", "stages.oig@mri.gouv.qc.ca", "International Relations"]),
         ("location", "fr", ["Genève", "télétravail"]),
-        ("location", "en", ["Geneva", "remotely"]),
+        ("location", "en", ["Geneva", "Remote or on site", "selon la situation sanitaire"]),  # the offer's words
         ("languages", "fr", ["Français", "Anglais", "Espagnol (atout)"]),
         ("eligibility", "fr", ["de 18 à 35 ans le 7 mars 2022", "domicilié(e) au Québec"]),
         ("eligibility", "en", ["18 to 35 years old on March 7, 2022", "domiciled in Québec"]),
@@ -151,8 +151,8 @@ def test_a_changed_stipend_and_phone_change_their_answers() -> None:
 @pytest.mark.parametrize(
     ("today", "fr", "en"),
     [
-        (date(2021, 9, 28), "Il reste 12 jours", "12 days left"),
-        (date(2021, 10, 9), "Il reste 1 jour ", "1 day left"),
+        (date(2021, 9, 28), "il reste 13 jours, aujourd’hui compris", "13 days left, today included"),
+        (date(2021, 10, 9), "il reste 2 jours, aujourd’hui compris", "2 days left, today included"),
         (date(2021, 10, 10), "aujourd’hui le dernier jour", "Today is the last day"),
         (date(2021, 10, 11), "fermée", "closed"),
         (date(2022, 5, 1), "fermée", "closed"),
