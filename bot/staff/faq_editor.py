@@ -190,10 +190,11 @@ def _new_topic_id(desk: Desk, title: str) -> str:
     """A stable id from the English title (`housing`, `housing_2`), never one already in use."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     base = re.sub(r"[^a-z0-9]+", "_", ascii_title).strip("_")[:24] or "topic"
-    base = base if base[0].isalpha() else f"t_{base}"[:24]
+    if not base[0].isalpha() or base.startswith("help"):  # `help...` ids are the dialog's own pseudo-topics
+        base = f"t_{base}"[:24]
     taken = set(desk.faq.topics())
     candidate, number = base, 2
-    while candidate in taken or candidate.startswith("help"):
+    while candidate in taken:
         candidate, number = f"{base}_{number}", number + 1
     return candidate
 
