@@ -126,7 +126,7 @@ class ConsoleChat:
             name, _, arg = line[1:].partition(" ")
             name = name.lower()
             return (InputKind.START, "", "") if name == "start" else (InputKind.COMMAND, name, arg.strip())
-        if line.isdigit() and has_real_choices(self.buttons) and 1 <= int(line) <= len(self.buttons):
+        if line.isascii() and line.isdigit() and has_real_choices(self.buttons) and 1 <= int(line) <= len(self.buttons):
             return InputKind.BUTTON, self.buttons[int(line) - 1].id, ""
         for button in self.buttons:
             if normalize(line) == normalize(button.label):

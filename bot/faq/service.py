@@ -114,6 +114,8 @@ class FaqService:
         self, text: str, lang: str, programs: Sequence[str], today: date, *, pending: str | None, sure_only: bool
     ) -> list[Output] | None:
         """The engine's hook: answer, suggest, or say honestly that there is no good answer."""
+        if not any(char.isalnum() for char in text):  # "???", "?!": nothing to answer, nothing to keep
+            return None if sure_only else [Say(Message(N_("interrupt.not_understood")))]
         match = self.matcher.match(text, lang, pending=pending)
         chosen = match.topic
         if chosen == PENDING_HELP:

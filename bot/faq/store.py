@@ -152,27 +152,48 @@ async def revision(session: AsyncSession, revision_id: int) -> FaqRevision | Non
     return await session.get(FaqRevision, revision_id)
 
 
+def _same_answer(topic: str, program_id: str | None) -> list[Any]:
+    scope = FaqRevision.program_id.is_(None) if program_id is None else FaqRevision.program_id == program_id
+    return [FaqRevision.topic == topic, scope]
+
+
+async def live_revision(session: AsyncSession, topic: str, program_id: str | None) -> int:
+    """The id of the live version of an answer (0: the built-in answer, never edited)."""
+    latest = await session.scalar(select(func.max(FaqRevision.id)).where(*_same_answer(topic, program_id)))
+    return int(latest or 0)
+
+
 async def previous(session: AsyncSession, current: FaqRevision) -> FaqRevision | None:
     """The version of the same answer before `current` (None: the built-in answer was live)."""
     query = (
         select(FaqRevision)
-        .where(
-            FaqRevision.topic == current.topic,
-            FaqRevision.program_id.is_(None)
-            if current.program_id is None
-            else FaqRevision.program_id == current.program_id,
-            FaqRevision.id < current.id,
-        )
+        .where(*_same_answer(current.topic, current.program_id), FaqRevision.id < current.id)
         .order_by(FaqRevision.id.desc())
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def add_example(session: AsyncSession, topic: str, lang: str, text: str, author: Author, at: datetime) -> None:
+async def add_example(
+    session: AsyncSession,
+    topic: str,
+    lang: str,
+    text: str,
+    author: Author,
+    at: datetime,
+    *,
+    asker: int | None = None,
+) -> None:
+    """A new example question; `asker`: the person who asked it (their erasure removes it)."""
     session.add(
         FaqExample(
-            topic=topic, lang=lang, text=text, author_id=author.person_id, author_role=author.role, created_at=at
+            topic=topic,
+            lang=lang,
+            text=text,
+            asker_id=asker,
+            author_id=author.person_id,
+            author_role=author.role,
+            created_at=at,
         )
     )
     await record(session, author, "faq.example", {"topic": topic, "lang": lang}, at)
@@ -199,17 +220,18 @@ class Asked:
     id: int
     text: str
     lang: str
+    person_id: int | None  # never shown to staff: it lets the person's erasure reach an example
 
 
 async def unanswered(session: AsyncSession, limit: int = 2000) -> list[Asked]:
     """The questions not handled yet, newest first (text and language only: never who asked)."""
     query = (
-        select(UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.lang)
+        select(UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.lang, UnansweredQuestion.person_id)
         .where(UnansweredQuestion.handled_at.is_(None))
         .order_by(UnansweredQuestion.id.desc())
         .limit(limit)
     )
-    return [Asked(row.id, row.text, row.lang) for row in (await session.execute(query)).all()]
+    return [Asked(row.id, row.text, row.lang, row.person_id) for row in (await session.execute(query)).all()]
 
 
 async def mark_handled(session: AsyncSession, ids: Sequence[int], at: datetime) -> None:

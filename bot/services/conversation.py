@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dialogs.engine import Engine, Event
 from dialogs.outputs import Output, Say, Unanswered, VerdictCard
 from dialogs.state import DialogState
-from rules import Message, Program, load_programs
+from rules import N_, Message, Program, load_programs
 
 from ..clock import Clock, SystemClock, local_today
 from ..config import Config
 from ..faq.service import FaqService
-from ..i18n import Lang, as_language, gettext
-from ..render import render_output
+from ..i18n import Lang, as_language, gettext, render
+from ..render import Rendered, render_output
 from ..storage import repo
 from ..storage.db import scrub
 from ..storage.models import Person
@@ -176,31 +176,39 @@ class Turn:
             lang = person.language or as_language(input.language_hint, service.default_language)
             stored = DialogState(lang=lang).to_json()
         lang = as_language(str(stored.get("lang")), service.default_language)
-        if input.kind is InputKind.COMMAND and input.value in privacy.COMMANDS:
-            effects = await self._privacy(input.value, lang)
-            return effects if input.value == "forget" else effects + self._current_prompt(stored, lang)
-        if input.kind is InputKind.BUTTON and input.value.startswith(f"{privacy.FORGET_BUTTON}:"):
-            effects = await privacy.answer_forget(session, person, input.value, lang)
-            self.erased = any(isinstance(e, Erased) for e in effects)
-            return effects if self.erased else effects + self._current_prompt(stored, lang)
         if input.kind is not InputKind.START:  # what may reach the FAQ or the staff desk: staff's latest
             await service.faq.refresh(session)
         roles = service.desk.roles_of(input.person, service.faq)
         if roles:
             self.kept = True  # someone with a role: their changes stay signed
-        if service.desk.claims(input) or (
-            roles and input.kind is InputKind.TEXT and await service.desk.waiting_for_text(session, person.id)
-        ):
+        waiting = bool(roles) and await service.desk.waiting_for_text(session, person.id, service.clock.now())
+        if service.desk.claims(input, roles) or (waiting and input.kind is InputKind.TEXT):
             return await self._staff(input, roles, lang)
+        notice: list[Effect] = []
+        if waiting:  # back to their own dialog (/start, a button, /privacy): the staff step is dropped, and said so
+            await service.desk.abandon(session, person.id, service.clock.now())
+            notice = [Reply(Rendered(render(Message(N_("staff.abandoned")), lang)))]
+        answered = await self._privacy_input(input, stored, lang)
+        if answered is not None:
+            return notice + answered
         state, outputs = service.engine.step(stored, self._event(input))
-        if roles and input.kind is InputKind.COMMAND and input.value == "help":
-            extra = [Say(Message(key)) for key in service.desk.help_keys(roles)]
-            at = next(
-                (i + 1 for i, o in enumerate(outputs) if isinstance(o, Say) and o.message.key == "help.commands"), 0
-            )
-            outputs[at:at] = extra
+        if roles and input.kind is InputKind.COMMAND and input.value == "help":  # each role's own commands
+            keys = [i for i, o in enumerate(outputs) if isinstance(o, Say) and o.message.key == "help.commands"]
+            at = keys[0] + 1 if keys else 0
+            outputs[at:at] = [Say(Message(key)) for key in service.desk.help_keys(roles)]
         await self._save(state, outputs, input)
-        return [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+        return notice + [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+
+    async def _privacy_input(self, input: Input, stored: dict[str, Any], lang: str) -> list[Effect] | None:
+        """/privacy, /mydata, /forget and the erasure's confirmation; None for anything else."""
+        if input.kind is InputKind.COMMAND and input.value in privacy.COMMANDS:
+            effects = await self._privacy(input.value, lang)
+            return effects if input.value == "forget" else effects + self._current_prompt(stored, lang)
+        if input.kind is InputKind.BUTTON and input.value.startswith(f"{privacy.FORGET_BUTTON}:"):
+            effects = await privacy.answer_forget(self.session, self.person, input.value, lang)
+            self.erased = any(isinstance(e, Erased) for e in effects)
+            return effects if self.erased else effects + self._current_prompt(stored, lang)
+        return None
 
     async def _staff(self, input: Input, roles: frozenset[Role], lang: str) -> list[Effect]:
         from ..staff.desk import Desk

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +54,7 @@ ROLE_LABELS = {
     Role.STAFF: N_("staff.role.staff"),
     Role.ORGANIZER: N_("staff.role.organizer"),
 }
+DRAFT_LIFETIME = timedelta(hours=1)  # a staff step left waiting longer no longer takes typed text
 TEXT_PHASES = frozenset({"new_fr", "new_en", "fr", "en", "example"})  # phases waiting for typed text
 
 
@@ -88,11 +89,11 @@ class Desk:
 
     def begin(self, flow: str, phase: str, **values: Any) -> None:
         """A new flow (any earlier one is dropped), with a fresh nonce for its buttons."""
-        self.state = {"flow": flow, "phase": phase, "nonce": secrets.token_hex(3), **values}
+        self.state = {"flow": flow, "phase": phase, "nonce": secrets.token_hex(3), "at": self.at.isoformat(), **values}
 
     def goto(self, phase: str, **values: Any) -> None:
         """The next step: a new nonce, so that the previous step's buttons are stale."""
-        self.state.update(values, phase=phase, nonce=secrets.token_hex(3))
+        self.state.update(values, phase=phase, nonce=secrets.token_hex(3), at=self.at.isoformat())
 
     def end(self) -> None:
         self.state = {}
@@ -115,15 +116,27 @@ class StaffDesk:
     def roles_of(self, key: PersonKey, faq: FaqService) -> frozenset[Role]:
         return self.roles.of(key, faq.content)
 
-    def claims(self, input: Input) -> bool:
-        """Whether an input is for the desk whatever the sender's roles (commands and buttons)."""
+    def claims(self, input: Input, roles: frozenset[Role]) -> bool:
+        """Whether an input is for the desk whatever the sender's roles (commands and buttons).
+        `/cancel` is the desk's only for staff: for anyone else it is the dialog's unknown command."""
         if input.kind is InputKind.COMMAND:
-            return input.value in COMMANDS
+            return input.value in COMMANDS and (input.value != "cancel" or bool(roles))
         return input.kind is InputKind.BUTTON and input.value.startswith(f"{PREFIX}:")
 
-    async def waiting_for_text(self, session: AsyncSession, person_id: int) -> bool:
+    async def waiting_for_text(self, session: AsyncSession, person_id: int, now: datetime) -> bool:
+        """Whether a staff step waits for typed text (a draft older than DRAFT_LIFETIME does not)."""
         state = await repo.load_state(session, person_id, DIALOG)
-        return state is not None and state.get("phase") in TEXT_PHASES
+        if state is None or state.get("phase") not in TEXT_PHASES:
+            return False
+        try:
+            since = datetime.fromisoformat(str(state.get("at")))
+        except ValueError:
+            return False
+        return now - since < DRAFT_LIFETIME
+
+    async def abandon(self, session: AsyncSession, person_id: int, now: datetime) -> None:
+        """The person went back to their own dialog: the staff step waiting for text is dropped."""
+        await _save(session, person_id, {}, now)
 
     def help_keys(self, roles: frozenset[Role]) -> list[str]:
         """The help of each role a person holds, for /help."""
@@ -202,7 +215,13 @@ async def _my_id(desk: Desk, arg: str) -> None:
 
 def _role_args(desk: Desk, arg: str) -> tuple[int, Role] | None:
     words = arg.replace(",", " ").split()
-    if len(words) == 2 and words[0].isdigit() and 0 < int(words[0]) < 2**53 and words[1].lower() in ROLE_NAMES:
+    if (
+        len(words) == 2
+        and words[0].isascii()
+        and words[0].isdigit()
+        and 0 < int(words[0]) < 2**53
+        and words[1].lower() in ROLE_NAMES
+    ):
         return int(words[0]), ROLE_NAMES[words[1].lower()]
     desk.replies.append(Rendered(desk.text(N_("staff.roles.usage"))))
     return None
@@ -213,8 +232,11 @@ async def _grant(desk: Desk, arg: str) -> None:
     if parsed is None:
         return
     user, role = parsed
-    done = await grant(desk.session, user, role, desk.author, desk.at)
-    key = N_("staff.roles.granted") if done else N_("staff.roles.already")
+    if role in desk.registry.configured_for(user):  # config.yaml already gives it: nothing to store
+        key = N_("staff.roles.already_in_config")
+    else:
+        done = await grant(desk.session, user, role, desk.author, desk.at)
+        key = N_("staff.roles.granted") if done else N_("staff.roles.already")
     desk.replies.append(Rendered(desk.text(key, id=str(user), role=desk.text(ROLE_LABELS[role]))))
 
 
@@ -224,10 +246,10 @@ async def _revoke(desk: Desk, arg: str) -> None:
         return
     user, role = parsed
     done = await revoke(desk.session, user, role, desk.author, desk.at)
-    if done:
-        key = N_("staff.roles.revoked")
-    elif role in desk.registry.configured_for(user):
+    if role in desk.registry.configured_for(user):  # still held through config.yaml
         key = N_("staff.roles.in_config")
+    elif done:
+        key = N_("staff.roles.revoked")
     else:
         key = N_("staff.roles.not_granted")
     desk.replies.append(Rendered(desk.text(key, id=str(user), role=desk.text(ROLE_LABELS[role]))))

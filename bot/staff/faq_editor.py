@@ -16,7 +16,7 @@ from dialogs.outputs import AnswerBlock, FaqAnswer
 from rules import N_, Program
 
 from ..faq import store
-from ..faq.answers import PLACEHOLDERS, check_template, fill
+from ..faq.answers import BUILTIN_TOPICS, PLACEHOLDERS, check_template, fill
 from ..i18n import format_day, render
 from ..render import Rendered, render_output
 from .desk import Desk
@@ -37,7 +37,7 @@ def _offer_ref(desk: Desk, ref: str) -> list[Program] | None:
     programs = list(desk.faq.programs.values())
     if ref == ALL:
         return programs
-    if ref.isdigit() and int(ref) < len(programs):
+    if ref.isascii() and ref.isdigit() and int(ref) < len(programs):
         return [programs[int(ref)]]
     return None
 
@@ -64,6 +64,11 @@ def _topic_title(desk: Desk, topic: str) -> str:
 def _preview(desk: Desk, topic: str, ref: str, texts: dict[str, str] | None) -> None:
     """Each language for each offer of the scope, exactly as a person sees it."""
     for program in _offer_ref(desk, ref) or []:
+        own = desk.faq.content.answers.get((topic, program.id))
+        if texts and ref == ALL and own is not None and own.text_fr is not None:  # its own answer wins
+            offer = program.short_title.localized().in_language(desk.lang)
+            desk.show(Rendered(desk.text(N_("staff.faq.own_answer_stays"), offer=offer)))
+            continue
         for lang in ("fr", "en"):
             template = texts[lang] if texts else desk.faq.template(topic, program, lang)
             if template is None:
@@ -144,7 +149,8 @@ async def press(desk: Desk, action: str, arg: str) -> None:
 
 def _show_menu(desk: Desk, ref: str) -> None:
     topic = desk.state["topic"]
-    desk.goto("menu", offer=ref)
+    live = desk.faq.content.answers.get((topic, _program_id(desk, ref)))
+    desk.goto("menu", offer=ref, base=live.revision if live else 0)
     if not desk.state.get("new"):
         desk.show(
             Rendered(desk.text(N_("staff.faq.current"), topic=_topic_title(desk, topic), offer=_scope_name(desk, ref)))
@@ -153,7 +159,7 @@ def _show_menu(desk: Desk, ref: str) -> None:
     buttons = [("edit", desk.text(N_("staff.button.edit")))]
     if not desk.state.get("new"):
         buttons.append(("example", desk.text(N_("staff.button.example"))))
-        if desk.faq.content.answers.get((topic, _program_id(desk, ref))) is not None:
+        if live is not None and topic in BUILTIN_TOPICS:
             buttons.append(("builtin", desk.text(N_("staff.button.builtin"))))
     buttons.append(("cancel", desk.text(N_("staff.button.cancel"))))
     desk.say(N_("staff.faq.menu"), *buttons)
@@ -172,7 +178,7 @@ async def typed(desk: Desk, text: str) -> None:
 
 
 def _take_title(desk: Desk, phase: str, title: str) -> None:
-    if not title or len(title) > MAX_TITLE or "\n" in title:
+    if not title or len(title) > MAX_TITLE or "\n" in title or any(c in title for c in "<>&{}"):
         desk.show(Rendered(desk.text(N_("staff.faq.bad_title"), limit=MAX_TITLE)))
         return
     titles = list(desk.state.get("titles") or ["", ""])
@@ -224,6 +230,13 @@ def _take_text(desk: Desk, phase: str, text: str) -> None:
 
 async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
     topic, ref = desk.state["topic"], desk.state.get("offer", ALL)
+    title = _topic_title(desk, topic)
+    program_id = _program_id(desk, ref)
+    live = await store.live_revision(desk.session, topic, program_id)
+    if live != desk.state.get("base", 0):  # another staff member published since this editor opened
+        desk.end()
+        desk.show(Rendered(desk.text(N_("staff.faq.changed_meanwhile"), number=str(live), topic=title)))
+        return
     if desk.state.get("new"):
         titles = desk.state["titles"]
         if topic in desk.faq.topics():  # created meanwhile by someone else
@@ -232,12 +245,10 @@ async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
             return
         await store.create_topic(desk.session, topic, (titles[0], titles[1]), desk.author, desk.at)
     pair = (texts["fr"], texts["en"]) if texts else (None, None)
-    revision = await store.publish(desk.session, topic, _program_id(desk, ref), pair, desk.author, desk.at)
+    revision = await store.publish(desk.session, topic, program_id, pair, desk.author, desk.at)
     desk.goto("published", revision=revision.id, new=False)
     key = N_("staff.faq.published") if texts else N_("staff.faq.back_to_builtin")
-    desk.say(
-        key, ("undo", desk.text(N_("staff.button.undo"))), number=str(revision.id), topic=_topic_title(desk, topic)
-    )
+    desk.say(key, ("undo", desk.text(N_("staff.button.undo"))), number=str(revision.id), topic=title)
 
 
 async def _undo(desk: Desk) -> None:
@@ -245,6 +256,11 @@ async def _undo(desk: Desk) -> None:
     if current is None:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.stale"))))
+        return
+    live = await store.live_revision(desk.session, current.topic, current.program_id)
+    if live != current.id:  # published over since: undoing would throw away someone else's text
+        desk.end()
+        desk.show(Rendered(desk.text(N_("staff.faq.undo_outdated"), number=str(live))))
         return
     before = await store.previous(desk.session, current)
     texts = (before.text_fr, before.text_en) if before is not None else (None, None)
@@ -288,7 +304,13 @@ async def press_history(desk: Desk, action: str, arg: str) -> None:
     phase = desk.state.get("phase")
     if phase == "topic" and action == "pick" and arg in desk.faq.topics():
         await _list(desk, arg)
-    elif phase == "list" and action == "restore" and arg.isdigit() and int(arg) in desk.state.get("shown", []):
+    elif (
+        phase == "list"
+        and action == "restore"
+        and arg.isascii()
+        and arg.isdigit()
+        and int(arg) in desk.state.get("shown", [])
+    ):
         await _restore(desk, int(arg))
     else:
         desk.show(Rendered(desk.text(N_("staff.stale"))))

@@ -27,6 +27,7 @@ class Group:
     lang: str
     ids: list[int]
     normal: str
+    asker: int | None  # who asked that wording (never shown): an example made of it goes with them
 
 
 def group(asked: list[store.Asked]) -> list[Group]:
@@ -40,7 +41,7 @@ def group(asked: list[store.Asked]) -> list[Group]:
                 existing.ids.append(question.id)
                 break
         else:
-            groups.append(Group(question.text, question.lang, [question.id], normal))
+            groups.append(Group(question.text, question.lang, [question.id], normal, question.person_id))
     return sorted(groups, key=lambda g: -len(g.ids))
 
 
@@ -50,7 +51,8 @@ async def start(desk: Desk, arg: str) -> None:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.gaps.none"))))
         return
-    desk.begin("gaps", "list", groups=[{"text": g.text, "lang": g.lang, "ids": g.ids} for g in groups])
+    listed = [{"text": g.text, "lang": g.lang, "ids": g.ids, "asker": g.asker} for g in groups]
+    desk.begin("gaps", "list", groups=listed)
     lines = "\n".join(
         desk.text(N_("staff.gaps.line"), number=str(i + 1), text=g.text, count=str(len(g.ids)), lang=g.lang)
         for i, g in enumerate(groups)
@@ -62,7 +64,7 @@ async def start(desk: Desk, arg: str) -> None:
 
 async def press(desk: Desk, action: str, arg: str) -> None:
     phase, groups = desk.state.get("phase"), desk.state.get("groups", [])
-    index = int(arg) if arg.isdigit() and int(arg) < len(groups) else None
+    index = int(arg) if arg.isascii() and arg.isdigit() and int(arg) < len(groups) else None
     if phase == "list" and action == "add" and index is not None:
         desk.goto("topic", chosen=index)
         buttons = [(f"to:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
@@ -73,7 +75,8 @@ async def press(desk: Desk, action: str, arg: str) -> None:
         await start(desk, "")
     elif phase == "topic" and action == "to" and arg in desk.faq.topics():
         chosen = groups[int(desk.state["chosen"])]
-        await store.add_example(desk.session, arg, chosen["lang"], chosen["text"][:300], desk.author, desk.at)
+        text, asker = chosen["text"][:300], chosen.get("asker")
+        await store.add_example(desk.session, arg, chosen["lang"], text, desk.author, desk.at, asker=asker)
         await store.mark_handled(desk.session, chosen["ids"], desk.at)
         desk.show(Rendered(desk.text(N_("staff.gaps.added"), topic=desk.faq.title(arg, desk.lang) or arg)))
         await start(desk, "")

@@ -18,6 +18,7 @@ from ..config import Config
 from ..faq import store
 from ..services.inputs import PersonKey
 from ..storage.models import RoleGrant
+from ..storage.repo import telegram_user_id
 
 
 class Role(StrEnum):
@@ -36,9 +37,7 @@ ROLE_NAMES: Mapping[str, Role] = {
 
 def telegram_user(key: PersonKey) -> int | None:
     """The Telegram user id of a person key, if it is one."""
-    if key.channel == "telegram" and key.external_id.isdigit():
-        return int(key.external_id)
-    return None
+    return telegram_user_id(key.channel, key.external_id)
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,11 @@ class FaqRevision(Base):
 
 
 class FaqExample(Base):
-    """An example question staff added to a topic: matching learns from real use."""
+    """An example question staff added to a topic: matching learns from real use.
+
+    `asker_id`: the person whose question it was (made an example from /faq_gaps); it goes with
+    them when they are erased, like everything they wrote.
+    """
 
     __tablename__ = "faq_examples"
     __table_args__ = ({"sqlite_autoincrement": True},)
@@ -180,6 +184,7 @@ class FaqExample(Base):
     topic: Mapped[str] = mapped_column(String(32), index=True)
     lang: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(String(300))
+    asker_id: Mapped[int | None] = mapped_column(BigInteger, _person_fk(), index=True)
     author_id: Mapped[int | None] = mapped_column(BigInteger, _author_fk("faq_examples_author_id"))
     author_role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]

@@ -39,6 +39,13 @@ AUTHOR_COLUMNS = (
 )
 
 
+def telegram_user_id(channel: str, external_id: str) -> int | None:
+    """The Telegram user id of a person known on `channel` as `external_id`, if they are one."""
+    if channel == "telegram" and external_id.isascii() and external_id.isdigit():
+        return int(external_id)
+    return None
+
+
 def now() -> datetime:
     """The system's time, for callers that pass no moment of their own (`at`)."""
     return SystemClock().now()
@@ -252,7 +259,8 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         .scalars()
         .all()
     )
-    user = int(person.external_id) if person and person.channel == "telegram" and person.external_id.isdigit() else None
+    user = telegram_user_id(person.channel, person.external_id) if person is not None else None
+    examples = (await session.execute(select(FaqExample).where(FaqExample.asker_id == person_id))).scalars().all()
     grants = (
         (await session.execute(select(RoleGrant).where(RoleGrant.user_id == user))).scalars().all()
         if user is not None
@@ -290,6 +298,7 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
             {"program": s.program_id, "topic": s.topic, "since": iso(s.created_at)} for s in subscriptions
         ],
         "questions_asked": [{"text": q.text, "lang": q.lang, "at": iso(q.asked_at)} for q in questions],
+        "questions_made_faq_examples": [{"text": e.text, "lang": e.lang, "topic": e.topic} for e in examples],
         "roles_granted": [{"role": g.role, "since": iso(g.granted_at)} for g in grants],
         "queued_messages": len(queued),
     }
@@ -306,9 +315,14 @@ async def erase_person(session: AsyncSession, person_id: int) -> None:
         await session.execute(delete(table).where(table.person_id == person_id))
     for column in AUTHOR_COLUMNS:
         await session.execute(update(column.class_).where(column == person_id).values({column.key: None}))
+    asked = await session.execute(delete(FaqExample).where(FaqExample.asker_id == person_id))
+    erased = int(getattr(asked, "rowcount", 0) or 0)
+    if erased:  # matching changes: a new audit id tells every process to reload
+        detail = {"count": erased}
+        session.add(AuditEntry(at=now(), actor_role="privacy", action="faq.example.erased", detail=detail))
     person = await session.get(Person, person_id)
-    if person is not None and person.channel == "telegram" and person.external_id.lstrip("-").isdigit():
-        user_id = int(person.external_id)  # roles are granted to Telegram ids, maybe before the person wrote
+    user_id = telegram_user_id(person.channel, person.external_id) if person is not None else None
+    if user_id is not None:  # roles are granted to Telegram ids, maybe before the person wrote
         await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))
         await session.execute(
             update(AuditEntry).where(AuditEntry.subject_user_id == user_id).values(subject_user_id=None)

@@ -102,7 +102,8 @@ def read_update(update: Update, bot_username: str | None) -> Reading:
     if message is None or message.chat.type != "private":
         return Ignored()
     text = (message.text or "").strip()
-    if not text.startswith("/"):
+    # A forwarded message is someone else's words: never a command of the person who forwarded it.
+    if not text.startswith("/") or message.forward_origin is not None:
         return Input(key, InputKind.TEXT, text, language_hint=language)
     head, _, arg = text[1:].partition(" ")
     name, _, addressee = head.partition("@")

@@ -43,17 +43,20 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=32), nullable=False),
         sa.Column("lang", sa.String(length=2), nullable=False),
         sa.Column("text", sa.String(length=300), nullable=False),
+        sa.Column("asker_id", sa.BigInteger(), nullable=True),
         sa.Column("author_id", sa.BigInteger(), nullable=True),
         sa.Column("author_role", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"], ["people.id"], name="fk_faq_examples_author_id_people", ondelete="SET NULL"
         ),
+        sa.ForeignKeyConstraint(["asker_id"], ["people.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("faq_examples", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_faq_examples_topic"), ["topic"], unique=False)
+        batch_op.create_index(batch_op.f("ix_faq_examples_asker_id"), ["asker_id"], unique=False)
 
     op.create_table(
         "faq_revisions",
@@ -131,6 +134,7 @@ def downgrade() -> None:
     op.drop_table("faq_revisions")
     with op.batch_alter_table("faq_examples", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_faq_examples_topic"))
+        batch_op.drop_index(batch_op.f("ix_faq_examples_asker_id"))
 
     op.drop_table("faq_examples")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:

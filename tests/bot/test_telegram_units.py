@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, Message, MessageOriginUser, Update, User
 
 from bot.render import Rendered, RenderedButton
 from bot.services import Input, InputKind, PersonKey
@@ -126,6 +126,15 @@ def test_a_private_message_is_an_input_of_its_sender() -> None:
 )
 def test_commands_addressed_to_another_bot_are_ignored(text: str, expected: object) -> None:
     assert read_update(_message(text, chat=Chat(7001, "private"), user=AMINA), "stage_bot") == expected
+
+
+def test_a_forwarded_command_is_someone_else_s_words_not_a_command() -> None:
+    origin = MessageOriginUser(datetime(2026, 1, 1, tzinfo=UTC), User(9003, "Omar", is_bot=False))
+    message = Message(  # type: ignore[arg-type]
+        1, date=None, chat=Chat(7001, "private"), from_user=AMINA, text="/grant 9003 admin", forward_origin=origin
+    )
+    reading = read_update(Update(12, message=message), "stage_bot")
+    assert reading == Input(PersonKey("telegram", "7001"), InputKind.TEXT, "/grant 9003 admin", language_hint="fr-CA")
 
 
 @pytest.mark.parametrize("kind", ["group", "supergroup", "channel"])

@@ -145,6 +145,7 @@ async def test_admins_grant_and_revoke_roles_by_numeric_id(bot: RunningBot, emul
     listed = await say_and_read(admin, "/roles")
     assert "9200: staff" in listed and f"{ADMIN}: admin (config.yaml)" in listed, listed
     assert "from config.yaml" in await say_and_read(admin, f"/revoke {STAFF} staff")
+    assert "already holds the staff role from config.yaml" in await say_and_read(admin, f"/grant {STAFF} staff")
     assert "Type the numeric id" in await say_and_read(admin, "/grant @lea staff")  # usernames are not trusted
     assert "no longer has" in await say_and_read(admin, "/revoke 9200 staff")
     assert "staff only" in await say_and_read(lea, "/faq")
@@ -175,6 +176,13 @@ async def test_unanswered_questions_become_examples_with_one_tap(bot: RunningBot
         examples = (await session.execute(select(FaqExample.topic, FaqExample.author_role))).all()
     assert [tuple(e) for e in examples] == [("location", "staff")]
     assert "Aucune question" in await say_and_read(staff, "/faq_gaps")
+    assert "???" not in await say_and_read(ali, "???") and "Aucune question" in await say_and_read(staff, "/faq_gaps")
+    # the example is the latest wording, Ali's own words: they go when he asks to be forgotten
+    await say_and_read(ali, "/forget")
+    await press_and_read(ali, "Oui, tout effacer")
+    async with bot.sessions()() as session:
+        assert (await session.execute(select(FaqExample))).first() is None
+    assert "Genève" not in await say_and_read(amina, question)  # and matching forgot them at once
 
 
 @pytest.mark.slow
@@ -226,3 +234,44 @@ async def test_a_publication_is_live_at_once_in_every_webhook_process_and_so_is_
         await balancer.runner.cleanup()
     for process in processes:
         assert "ERROR" not in process.log(), process.log()
+
+
+async def test_a_staff_member_back_in_their_own_dialog_drops_the_draft_and_keeps_their_answers(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    await at_quebec_birth_date(staff)  # a staff member checking their own eligibility too
+    await open_stipend_editor(staff)
+    await press_and_read(staff, "✏️ Modifier la réponse")
+    shown = await say_and_read(staff, "/start")
+    assert "abandonnée" in shown and "date de naissance" in shown, shown
+    shown = await say_and_read(staff, "1995-03-15")  # an answer, not an FAQ draft
+    assert "Laquelle de ces situations" in shown and "anglais" not in shown, shown
+    assert await revisions(bot) == 0
+
+
+async def test_publishing_over_someone_else_s_change_or_undoing_it_is_refused(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    sophie = emulator.user(STAFF, "Sophie", language_code="fr")
+    awa = emulator.user(ADMIN, "Awa", language_code="fr")  # an admin holds the staff role too
+    for editor in (sophie, awa):  # both open the same answer
+        await open_stipend_editor(editor)
+        await press_and_read(editor, "✏️ Modifier la réponse")
+        await say_and_read(editor, f"Version de {editor.first_name} : {{stipend}}")
+        await say_and_read(editor, f"{editor.first_name}'s version: {{stipend}}")
+    assert "Publié" in await press_and_read(awa, "✅ Publier")
+    refused = await press_and_read(sophie, "✅ Publier")
+    assert "Rien n’a été publié" in refused, refused  # Awa's text is not silently replaced
+    # Sophie publishes anew; then Awa's undo of her older version would throw Sophie's away
+    await open_stipend_editor(sophie)
+    await press_and_read(sophie, "✏️ Modifier la réponse")
+    await say_and_read(sophie, "Version de Sophie : {stipend}")
+    await say_and_read(sophie, "Sophie's version: {stipend}")
+    assert "Publié" in await press_and_read(sophie, "✅ Publier")
+    awa_undo = next(m for m in reversed(emulator.chat_messages(ADMIN)) if "Annuler cette publication" in str(m))
+    await awa.press("↩️ Annuler cette publication", message_id=awa_undo["message_id"])
+    assert "Impossible d’annuler" in await texts(awa)
+    amina = emulator.user(9002, "Amina", language_code="fr")
+    await at_quebec_birth_date(amina)
+    assert "Version de Sophie" in await say_and_read(amina, "allocation?")

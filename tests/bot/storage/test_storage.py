@@ -125,6 +125,10 @@ async def test_an_update_is_stored_once(sessions: async_sessionmaker[AsyncSessio
         assert not await repo.store_update(session, 1001, key, {"update_id": 1001})  # redelivered: still refused
 
 
+def staff_signed(author: int | None) -> dict[str, object]:
+    return {"author_id": author, "author_role": "staff", "created_at": T0}
+
+
 async def _fill(session: AsyncSession, external_id: int) -> int:
     """A person with a row in every table that can hold something about them; returns their id."""
     pid = await person(session, external_id)
@@ -136,6 +140,8 @@ async def _fill(session: AsyncSession, external_id: int) -> int:
     signed = {"author_id": pid, "author_role": "staff", "created_at": T0}
     session.add(FaqRevision(topic="stipend", program_id=f"offer-{pid}", text_fr="x", text_en="y", **signed))
     session.add(FaqExample(topic="stipend", lang="fr", text=f"paye {pid}", **signed))
+    # their own question, made an example by staff: it goes with them
+    session.add(FaqExample(topic="location", lang="fr", text=f"mon chien {pid}?", asker_id=pid, **staff_signed(None)))
     session.add(RoleGrant(user_id=external_id + 1000, role="staff", granted_by=pid, granted_at=T0))
     session.add(RoleGrant(user_id=external_id, role="staff", granted_by=None, granted_at=T0))  # their own role
     detail = {"role": "staff"}
@@ -179,7 +185,10 @@ async def test_forget_leaves_nothing_about_the_person_in_any_column(
         assert await session.get(RoleGrant, (7770042, "staff")) is None  # their own role goes with them
         granted = await session.get(RoleGrant, (7770042 + 1000, "staff"))
         assert granted is not None and granted.granted_by is None  # the role they granted stays
-        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 4
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 5  # + the erased example
+        examples = (await session.execute(select(FaqExample.text))).scalars().all()
+        assert f"mon chien {amina}?" not in examples and f"mon chien {omar}?" in examples
+        assert f"paye {amina}" in examples  # what they wrote as staff stays
         # the other person is untouched
         assert await session.get(Person, omar) is not None
         assert (await repo.export_person(session, omar))["answers"] == {"birth_date": "1995-03-15", "spanish": True}
