@@ -171,7 +171,8 @@ def _work_mode(c: Context) -> str | None:
     mode = c.say(WORK_MODES[location.work_mode])
     if location.work_mode is None:
         return mode
-    return f"{mode} {c.say(N_('faq.value.offer_words'), quote=location.source.strip())}"
+    words = c.say(N_("faq.value.offer_words"), quote=location.source.strip())
+    return f"{mode} {words}"
 
 
 def _deadline(c: Context) -> str | None:
