@@ -19,6 +19,7 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from dialogs.outputs import FAQ_STEP
 from dialogs.parsing import normalize
 from rules import N_, Message
 
@@ -52,9 +53,6 @@ def has_real_choices(buttons: tuple[RenderedButton, ...]) -> bool:
     numbers and picked by their label, so that a number typed is the answer itself.
     """
     return any(not button.id.partition(":")[2].startswith("?") for button in buttons)
-
-
-FAQ_STEP = "faq"
 
 
 class ConsoleChat:

@@ -9,7 +9,18 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from dialogs.outputs import Ask, FaqAnswer, Label, Output, QuotesCard, Say, Suggestions, Unanswered, VerdictCard
+from dialogs.outputs import (
+    FAQ_STEP,
+    Ask,
+    FaqAnswer,
+    Label,
+    Output,
+    QuotesCard,
+    Say,
+    Suggestions,
+    Unanswered,
+    VerdictCard,
+)
 from rules import N_, CriterionResult, Localized, Message, Outcome, ProgramResult, Status
 
 from .i18n import render
@@ -128,7 +139,7 @@ def faq_text(answer: FaqAnswer, lang: str) -> Rendered:
 
 def suggestions_text(suggestions: Suggestions, lang: str) -> Rendered:
     buttons = tuple(RenderedButton(b.id, label_text(b.label, lang)) for b in suggestions.buttons)
-    return Rendered(render(Message(N_("faq.suggest")), lang), buttons=buttons, step="faq")
+    return Rendered(render(Message(N_("faq.suggest")), lang), buttons=buttons, step=FAQ_STEP)
 
 
 def render_output(output: Output, lang: str) -> Rendered | None:

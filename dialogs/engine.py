@@ -23,7 +23,7 @@ from .commands import Commands
 from .dont_know import says_dont_know
 from .events import Event
 from .interrupts import Interruption, classify
-from .outputs import Output, QuotesCard, Say
+from .outputs import FAQ_STEP, Output, QuotesCard, Say
 from .parsing import Ambiguous, DontKnow, Parsed, choose_reading, normalize
 from .questions import QUESTIONS, InputKind
 from .state import ANSWERING, DialogState, Phase, load_state
@@ -144,7 +144,7 @@ class Engine(Commands):
 
     def _button(self, state: DialogState, event: Event) -> list[Output]:
         step, _, value = event.value.partition(":")
-        if step == "faq" and self.interrupt is not None:  # a "did you mean" choice: valid at any step
+        if step == FAQ_STEP and self.interrupt is not None:  # a "did you mean" choice: valid at any step
             answered = self.interrupt.topic(value, state.lang, list(state.programs), event.today)
             return [*answered, *self._reask(state, event.today)] if answered else self._stale(state, event.today)
         if step not in self._current_steps(state) or not value:

@@ -70,6 +70,9 @@ class FaqAnswer:
     intro: Message | None = None
 
 
+FAQ_STEP = "faq"  # the step of "did you mean" buttons (`faq:<topic>`), valid whatever is pending
+
+
 @dataclass(frozen=True)
 class Suggestions:
     """ "Did you mean ...?": topics as buttons (`faq:<topic>`), for a question matched without confidence."""

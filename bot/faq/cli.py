@@ -253,6 +253,8 @@ async def _import(
             found = changes(source, topics, store.EMPTY)
             return [*describe(found, source, programs), _dry_run_line(source, found)]
         async with sessions() as session:
+            if not dry_run:  # other changes wait until this import commits: it compares with what is live
+                await store.serialize(session)
             found = changes(source, topics, await store.load(session))
             if dry_run:
                 return [*describe(found, source, programs), _dry_run_line(source, found)]  # rolled back on close

@@ -22,7 +22,6 @@ from rules import Program
 
 from ..errors import InputError
 from ..i18n import render
-from ..staff.faq_editor import MAX_EXAMPLE, MAX_TITLE
 from . import store
 from .answers import BUILTIN_TOPICS, check_template, default_template, placeholder_help, topic_title
 
@@ -186,9 +185,9 @@ def _topic(source: str, topic: str, entry: _Topic, programs: Mapping[str, Progra
     for lang in LANGS:
         for index, question in enumerate(getattr(entry.examples, lang)):
             clean = " ".join(question.split())
-            if not clean or len(clean) > MAX_EXAMPLE:
+            if not clean or len(clean) > store.MAX_EXAMPLE:
                 raise InputError(
-                    f"{where}.examples.{lang}[{index}]: expected a question of 1 to {MAX_EXAMPLE} characters"
+                    f"{where}.examples.{lang}[{index}]: expected a question of 1 to {store.MAX_EXAMPLE} characters"
                 )
             if (lang, clean) not in examples:
                 examples.append((lang, clean))
@@ -197,8 +196,8 @@ def _topic(source: str, topic: str, entry: _Topic, programs: Mapping[str, Progra
 
 def _title(where: str, title: str) -> str:
     clean = title.strip()
-    if not clean or len(clean) > MAX_TITLE or "\n" in clean:
-        raise InputError(f"{where}: expected one line of 1 to {MAX_TITLE} characters")
+    if store.title_problem(clean):
+        raise InputError(f"{where}: expected one line of 1 to {store.MAX_TITLE} characters, without < > & {{ }}")
     return clean
 
 
@@ -364,7 +363,11 @@ def _topic_text(topic: str, content: store.FaqContent, programs: Mapping[str, Pr
     if answers:
         body["answers"] = answers
     examples = {
-        lang: list(dict.fromkeys(e.text for e in content.examples if e.topic == topic and e.lang == lang))
+        lang: list(  # not people's own questions: their erasure could not reach a copy in a file
+            dict.fromkeys(
+                e.text for e in content.examples if e.topic == topic and e.lang == lang and not e.from_question
+            )
+        )
         for lang in LANGS
     }
     if any(examples.values()):

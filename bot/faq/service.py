@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.outputs import AnswerBlock, Button, FaqAnswer, Output, Say, Suggestions, Unanswered
+from dialogs.outputs import FAQ_STEP, AnswerBlock, Button, FaqAnswer, Output, Say, Suggestions, Unanswered
 from dialogs.questions import QUESTIONS
 from rules import N_, Localized, Message, Program
 
@@ -25,9 +25,6 @@ from . import store
 from .answers import BUILTIN_TOPICS, default_template, fill, topic_title
 from .matcher import HELP_TOPIC_PREFIX, PENDING_HELP_TOPIC, Example, Match, Matcher, MatchingData, load_matching_data
 from .telegram_html import to_plain
-
-HELP_PREFIX = HELP_TOPIC_PREFIX  # pseudo-topics: what a dialog question means ("c'est quoi être domicilié?")
-PENDING_HELP = PENDING_HELP_TOPIC
 
 
 @dataclass
@@ -50,10 +47,13 @@ class FaqService:
 
     async def refresh(self, session: AsyncSession) -> None:
         """Take what staff changed since the last look (one small statement when nothing did)."""
-        if await store.generation(session) != self.content.generation:
+        if await store.generation(session) > self.content.generation:
             self.install(await store.load(session))
 
     def install(self, content: store.FaqContent) -> None:
+        """Take a snapshot, unless a newer one is already installed (two turns refreshing at once)."""
+        if content.generation <= self.content.generation:
+            return
         examples_changed = content.examples != self.content.examples
         self.content = content
         if examples_changed:
@@ -76,13 +76,11 @@ class FaqService:
 
     def template(self, topic: str, program: Program, lang: str) -> str | None:
         """The live template of a topic for an offer: its own staff text, else staff text for all
-        offers, else the built-in answer."""
+        offers, else the built-in answer. A version with no text withdraws staff text at its level."""
         for key in ((topic, program.id), (topic, store.ALL_OFFERS)):
             published = self.content.answers.get(key)
             if published is not None and published.text(lang) is not None:
                 return published.text(lang)
-            if published is not None:  # a return to the built-in answer
-                break
         return default_template(topic, program, lang)
 
     def text(self, topic: str, program: Program, lang: str, today: date) -> str | None:
@@ -98,8 +96,8 @@ class FaqService:
 
     def topic(self, topic: str, lang: str, programs: Sequence[str], today: date) -> list[Output] | None:
         """A topic's answer for the person's offers: one block per offer, headed when several."""
-        if topic.startswith(HELP_PREFIX):
-            question = QUESTIONS.get(topic.removeprefix(HELP_PREFIX))
+        if topic.startswith(HELP_TOPIC_PREFIX):
+            question = QUESTIONS.get(topic.removeprefix(HELP_TOPIC_PREFIX))
             return None if question is None else [Say(Message(question.help))]
         offers = self.offers(programs)
         texts = [(p, self.text(topic, p, lang, today)) for p in offers]
@@ -118,17 +116,19 @@ class FaqService:
             return None if sure_only else [Say(Message(N_("interrupt.not_understood")))]
         match = self.matcher.match(text, lang, pending=pending)
         chosen = match.topic
-        if chosen == PENDING_HELP:
-            chosen = f"{HELP_PREFIX}{pending}" if pending else None
+        if chosen == PENDING_HELP_TOPIC:
+            chosen = f"{HELP_TOPIC_PREFIX}{pending}" if pending else None
         if chosen is not None:
             answered = self.topic(chosen, lang, programs, today)
             if answered:
                 return answered
         if sure_only or (match.score == 0 and not text.rstrip().endswith("?")):
             return None  # nothing to go on ("ok", "bof"): the dialog says it did not understand
-        choices = [s.topic for s in match.alternatives if self.label(s.topic) is not None][:3]
+        choices = [  # only topics with something to say for these offers
+            s.topic for s in match.alternatives if self.label(s.topic) and self.topic(s.topic, lang, programs, today)
+        ][:3]
         if choices:
-            buttons = tuple(Button(f"faq:{t}", label) for t in choices if (label := self.label(t)) is not None)
+            buttons = tuple(Button(f"{FAQ_STEP}:{t}", label) for t in choices if (label := self.label(t)) is not None)
             return [Unanswered(text), Suggestions(buttons)]
         return [Unanswered(text), self.dont_know(lang, programs, today)]
 
@@ -146,7 +146,7 @@ class FaqService:
         """The command line's and Rasa's answer: the contract's JSON object, the answer as plain text."""
         match: Match = self.matcher.match(text, lang)
         programs = [program] if program else []
-        topic = match.topic if match.topic != PENDING_HELP else None
+        topic = match.topic if match.topic != PENDING_HELP_TOPIC else None
         outputs = self.topic(topic, lang, programs, today) if topic else None
         if not outputs:
             topic = None

@@ -11,7 +11,18 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..storage import repo
 from ..storage.models import AuditEntry, FaqExample, FaqRevision, FaqTopic, RoleGrant, UnansweredQuestion
+
+MAX_TITLE = 80  # a staff topic's title: one line, on a button
+MAX_EXAMPLE = 300  # an example question
+
+
+def title_problem(title: str) -> bool:
+    """Whether a topic title cannot be used: empty, too long, several lines, or characters that
+    look like markup or placeholders (titles are plain text on buttons)."""
+    return not title or len(title) > MAX_TITLE or "\n" in title or any(c in title for c in "<>&{}")
+
 
 ALL_OFFERS = None  # `program_id` of an answer given for every offer without one of its own
 
@@ -41,14 +52,14 @@ class StaffExample:
     topic: str
     lang: str
     text: str
+    from_question: bool = False  # someone's own question (from /faq_gaps): never copied out (export)
 
 
 @dataclass(frozen=True)
 class FaqContent:
     """Everything staff and admins changed, as one snapshot: what every process answers with.
 
-    `generation` is the audit log's latest id: every change is audited in its own transaction, so
-    a new value means something changed.
+    `generation` is the content version it was read at (`repo.content_version`).
     """
 
     generation: int
@@ -62,8 +73,14 @@ EMPTY = FaqContent(-1, {}, {}, (), {})
 
 
 async def generation(session: AsyncSession) -> int:
-    """A value that changes with every change staff or admins make: one small statement."""
-    return int(await session.scalar(select(func.coalesce(func.max(AuditEntry.id), 0))) or 0)
+    """A number that grows, in commit order, with every change staff or admins make."""
+    return await repo.content_version(session)
+
+
+async def serialize(session: AsyncSession) -> None:
+    """Before a change that depends on what is live: wait for any other change to commit, and
+    count this one. What the transaction reads afterwards is up to date."""
+    await repo.bump_content_version(session)
 
 
 async def load(session: AsyncSession) -> FaqContent:
@@ -77,7 +94,7 @@ async def load(session: AsyncSession) -> FaqContent:
         for topic in (await session.execute(select(FaqTopic).order_by(FaqTopic.id))).scalars()
     }
     examples = tuple(
-        StaffExample(e.topic, e.lang, e.text)
+        StaffExample(e.topic, e.lang, e.text, e.asker_id is not None)
         for e in (await session.execute(select(FaqExample).order_by(FaqExample.id))).scalars()
     )
     grants: dict[int, set[str]] = {}
@@ -107,7 +124,7 @@ async def record(
             detail=detail,
         )
     )
-    await session.flush()  # the new id is the new generation: visible to every process at commit
+    await repo.bump_content_version(session)  # every process reloads once this commits
 
 
 async def publish(
@@ -142,9 +159,15 @@ async def publish(
     return revision
 
 
-async def history(session: AsyncSession, topic: str, limit: int = 10) -> list[FaqRevision]:
-    """The latest versions of a topic's answers (every offer), newest first."""
-    query = select(FaqRevision).where(FaqRevision.topic == topic).order_by(FaqRevision.id.desc()).limit(limit)
+async def history(session: AsyncSession, topic: str, limit: int = 10, offset: int = 0) -> list[FaqRevision]:
+    """A page of the versions of a topic's answers (every offer), newest first."""
+    query = (
+        select(FaqRevision)
+        .where(FaqRevision.topic == topic)
+        .order_by(FaqRevision.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list((await session.execute(query)).scalars())
 
 
@@ -199,6 +222,10 @@ async def add_example(
     await record(session, author, "faq.example", {"topic": topic, "lang": lang}, at)
 
 
+async def topic_exists(session: AsyncSession, topic: str) -> bool:
+    return await session.get(FaqTopic, topic) is not None
+
+
 async def create_topic(
     session: AsyncSession, topic: str, titles: tuple[str, str], author: Author, at: datetime
 ) -> None:
@@ -223,13 +250,23 @@ class Asked:
     person_id: int | None  # never shown to staff: it lets the person's erasure reach an example
 
 
-async def unanswered(session: AsyncSession, limit: int = 2000) -> list[Asked]:
+async def unanswered(session: AsyncSession, limit: int = 500) -> list[Asked]:
     """The questions not handled yet, newest first (text and language only: never who asked)."""
     query = (
         select(UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.lang, UnansweredQuestion.person_id)
         .where(UnansweredQuestion.handled_at.is_(None))
         .order_by(UnansweredQuestion.id.desc())
         .limit(limit)
+    )
+    return [Asked(row.id, row.text, row.lang, row.person_id) for row in (await session.execute(query)).all()]
+
+
+async def asked(session: AsyncSession, ids: Sequence[int]) -> list[Asked]:
+    """Those of these questions still waiting for staff (an erased person's are gone), newest first."""
+    query = (
+        select(UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.lang, UnansweredQuestion.person_id)
+        .where(UnansweredQuestion.id.in_(list(ids)), UnansweredQuestion.handled_at.is_(None))
+        .order_by(UnansweredQuestion.id.desc())
     )
     return [Asked(row.id, row.text, row.lang, row.person_id) for row in (await session.execute(query)).all()]
 

@@ -8,7 +8,6 @@ Someone without the role gets a polite refusal, whatever they send.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,8 +27,6 @@ from ..services.inputs import Input, InputKind, PersonKey
 from ..storage import repo
 from ..storage.models import DialogStateRow
 from .roles import ROLE_NAMES, Role, Roles, grant, revoke, telegram_user
-
-logger = logging.getLogger(__name__)
 
 DIALOG = "staff"
 PREFIX = "staff"
@@ -232,6 +229,7 @@ async def _grant(desk: Desk, arg: str) -> None:
     if parsed is None:
         return
     user, role = parsed
+    await store.serialize(desk.session)  # two admins at once: one after the other
     if role in desk.registry.configured_for(user):  # config.yaml already gives it: nothing to store
         key = N_("staff.roles.already_in_config")
     else:
@@ -245,6 +243,7 @@ async def _revoke(desk: Desk, arg: str) -> None:
     if parsed is None:
         return
     user, role = parsed
+    await store.serialize(desk.session)
     done = await revoke(desk.session, user, role, desk.author, desk.at)
     if role in desk.registry.configured_for(user):  # still held through config.yaml
         key = N_("staff.roles.in_config")

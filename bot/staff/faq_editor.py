@@ -28,8 +28,6 @@ AUTHOR_ROLES = {
     "organizer": N_("staff.role.organizer"),
     "import": N_("staff.role.import"),
 }
-MAX_TITLE = 80
-MAX_EXAMPLE = 300
 
 
 def _offer_ref(desk: Desk, ref: str) -> list[Program] | None:
@@ -37,8 +35,9 @@ def _offer_ref(desk: Desk, ref: str) -> list[Program] | None:
     programs = list(desk.faq.programs.values())
     if ref == ALL:
         return programs
-    if ref.isascii() and ref.isdigit() and int(ref) < len(programs):
-        return [programs[int(ref)]]
+    index = _number(ref)
+    if index is not None and index < len(programs):
+        return [programs[index]]
     return None
 
 
@@ -143,6 +142,9 @@ async def press(desk: Desk, action: str, arg: str) -> None:
         _ask_text(desk, "fr")
     elif phase == "published" and action == "undo":
         await _undo(desk)
+    elif phase == "published" and action == "example":
+        desk.goto("example")
+        desk.say(N_("staff.faq.send_example"), ("cancel", desk.text(N_("staff.button.cancel"))))
     else:
         desk.show(Rendered(desk.text(N_("staff.stale"))))
 
@@ -159,7 +161,7 @@ def _show_menu(desk: Desk, ref: str) -> None:
     buttons = [("edit", desk.text(N_("staff.button.edit")))]
     if not desk.state.get("new"):
         buttons.append(("example", desk.text(N_("staff.button.example"))))
-        if live is not None and topic in BUILTIN_TOPICS:
+        if live is not None and live.text_fr is not None and (topic in BUILTIN_TOPICS or ref != ALL):
             buttons.append(("builtin", desk.text(N_("staff.button.builtin"))))
     buttons.append(("cancel", desk.text(N_("staff.button.cancel"))))
     desk.say(N_("staff.faq.menu"), *buttons)
@@ -178,8 +180,8 @@ async def typed(desk: Desk, text: str) -> None:
 
 
 def _take_title(desk: Desk, phase: str, title: str) -> None:
-    if not title or len(title) > MAX_TITLE or "\n" in title or any(c in title for c in "<>&{}"):
-        desk.show(Rendered(desk.text(N_("staff.faq.bad_title"), limit=MAX_TITLE)))
+    if store.title_problem(title):
+        desk.show(Rendered(desk.text(N_("staff.faq.bad_title"), limit=store.MAX_TITLE)))
         return
     titles = list(desk.state.get("titles") or ["", ""])
     titles[0 if phase == "new_fr" else 1] = title
@@ -232,6 +234,7 @@ async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
     topic, ref = desk.state["topic"], desk.state.get("offer", ALL)
     title = _topic_title(desk, topic)
     program_id = _program_id(desk, ref)
+    await store.serialize(desk.session)  # another staff member's change commits first, or waits for this one
     live = await store.live_revision(desk.session, topic, program_id)
     if live != desk.state.get("base", 0):  # another staff member published since this editor opened
         desk.end()
@@ -239,7 +242,7 @@ async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
         return
     if desk.state.get("new"):
         titles = desk.state["titles"]
-        if topic in desk.faq.topics():  # created meanwhile by someone else
+        if topic in BUILTIN_TOPICS or await store.topic_exists(desk.session, topic):  # created meanwhile
             desk.end()
             desk.show(Rendered(desk.text(N_("staff.stale"))))
             return
@@ -248,7 +251,8 @@ async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
     revision = await store.publish(desk.session, topic, program_id, pair, desk.author, desk.at)
     desk.goto("published", revision=revision.id, new=False)
     key = N_("staff.faq.published") if texts else N_("staff.faq.back_to_builtin")
-    desk.say(key, ("undo", desk.text(N_("staff.button.undo"))), number=str(revision.id), topic=title)
+    buttons = [("undo", desk.text(N_("staff.button.undo"))), ("example", desk.text(N_("staff.button.example")))]
+    desk.say(key, *buttons, number=str(revision.id), topic=title)
 
 
 async def _undo(desk: Desk) -> None:
@@ -257,6 +261,7 @@ async def _undo(desk: Desk) -> None:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.stale"))))
         return
+    await store.serialize(desk.session)
     live = await store.live_revision(desk.session, current.topic, current.program_id)
     if live != current.id:  # published over since: undoing would throw away someone else's text
         desk.end()
@@ -278,8 +283,8 @@ async def _undo(desk: Desk) -> None:
 
 
 async def _take_example(desk: Desk, text: str) -> None:
-    if not text or len(text) > MAX_EXAMPLE:
-        desk.show(Rendered(desk.text(N_("staff.faq.bad_example"), limit=MAX_EXAMPLE)))
+    if not text or len(text) > store.MAX_EXAMPLE:
+        desk.show(Rendered(desk.text(N_("staff.faq.bad_example"), limit=store.MAX_EXAMPLE)))
         return
     topic = desk.state["topic"]
     await store.add_example(desk.session, topic, desk.lang, text, desk.author, desk.at)
@@ -300,17 +305,17 @@ async def start_history(desk: Desk, arg: str) -> None:
     _ask_topic(desk, "pick", N_("staff.history.pick_topic"), new=False)
 
 
+def _number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
 async def press_history(desk: Desk, action: str, arg: str) -> None:
     phase = desk.state.get("phase")
     if phase == "topic" and action == "pick" and arg in desk.faq.topics():
         await _list(desk, arg)
-    elif (
-        phase == "list"
-        and action == "restore"
-        and arg.isascii()
-        and arg.isdigit()
-        and int(arg) in desk.state.get("shown", [])
-    ):
+    elif phase == "list" and action == "more" and _number(arg) is not None:
+        await _list(desk, desk.state["topic"], _number(arg) or 0)
+    elif phase == "list" and action == "restore" and _number(arg) in desk.state.get("shown", []):
         await _restore(desk, int(arg))
     else:
         desk.show(Rendered(desk.text(N_("staff.stale"))))
@@ -333,20 +338,27 @@ def _version_line(desk: Desk, revision: Any) -> str:
     )
 
 
-async def _list(desk: Desk, topic: str) -> None:
-    versions = await store.history(desk.session, topic)
-    desk.goto("list", topic=topic, shown=[v.id for v in versions])
+PAGE = 10  # versions shown at a time
+
+
+async def _list(desk: Desk, topic: str, offset: int = 0) -> None:
+    versions = await store.history(desk.session, topic, PAGE, offset)
+    shown = [*desk.state.get("shown", []), *(v.id for v in versions)] if offset else [v.id for v in versions]
+    desk.goto("list", topic=topic, shown=shown)
     title = desk.faq.title(topic, desk.lang) or topic
-    if not versions:
+    if not versions and not offset:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.history.none"), topic=title)))
         return
     lines = "\n".join(_version_line(desk, v) for v in versions)
     buttons = [(f"restore:{v.id}", desk.text(N_("staff.button.restore"), number=str(v.id))) for v in versions]
-    desk.say(N_("staff.history.list"), *buttons, topic=title, versions=lines)
+    if len(versions) == PAGE:
+        buttons.append((f"more:{offset + PAGE}", desk.text(N_("staff.button.older"))))
+    desk.say(N_("staff.history.list"), *buttons, topic=title, versions=lines or "—")
 
 
 async def _restore(desk: Desk, number: int) -> None:
+    await store.serialize(desk.session)
     old = await store.revision(desk.session, number)
     if old is None or old.topic != desk.state.get("topic"):
         desk.show(Rendered(desk.text(N_("staff.stale"))))

@@ -27,21 +27,27 @@ class Group:
     lang: str
     ids: list[int]
     normal: str
-    asker: int | None  # who asked that wording (never shown): an example made of it goes with them
 
 
 def group(asked: list[store.Asked]) -> list[Group]:
     """Questions grouped by similarity of their normalised text (accents, case, SMS spellings
-    aside), the most asked first."""
+    aside), the most asked first. Identical texts share a group at once; the fuzzy comparison
+    runs between distinct texts only (at most `store.unanswered`'s limit of them)."""
     groups: list[Group] = []
+    by_text: dict[tuple[str, str], Group] = {}
     for question in asked:
         normal = " ".join(split_words(fold(question.text)))
-        for existing in groups:
-            if existing.lang == question.lang and fuzz.token_set_ratio(normal, existing.normal) >= SIMILAR:
-                existing.ids.append(question.id)
-                break
-        else:
-            groups.append(Group(question.text, question.lang, [question.id], normal, question.person_id))
+        same = by_text.get((question.lang, normal))
+        if same is None:
+            same = next(
+                (g for g in groups if g.lang == question.lang and fuzz.token_set_ratio(normal, g.normal) >= SIMILAR),
+                None,
+            )
+        if same is None:
+            same = Group(question.text, question.lang, [], normal)
+            groups.append(same)
+        same.ids.append(question.id)
+        by_text[(question.lang, normal)] = same
     return sorted(groups, key=lambda g: -len(g.ids))
 
 
@@ -51,8 +57,9 @@ async def start(desk: Desk, arg: str) -> None:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.gaps.none"))))
         return
-    listed = [{"text": g.text, "lang": g.lang, "ids": g.ids, "asker": g.asker} for g in groups]
-    desk.begin("gaps", "list", groups=listed)
+    # Only ids are kept in the staff member's state: never other people's words, which their
+    # erasure must reach. The text is read again when it is used.
+    desk.begin("gaps", "list", groups=[g.ids for g in groups])
     lines = "\n".join(
         desk.text(N_("staff.gaps.line"), number=str(i + 1), text=g.text, count=str(len(g.ids)), lang=g.lang)
         for i, g in enumerate(groups)
@@ -65,20 +72,30 @@ async def start(desk: Desk, arg: str) -> None:
 async def press(desk: Desk, action: str, arg: str) -> None:
     phase, groups = desk.state.get("phase"), desk.state.get("groups", [])
     index = int(arg) if arg.isascii() and arg.isdigit() and int(arg) < len(groups) else None
-    if phase == "list" and action == "add" and index is not None:
-        desk.goto("topic", chosen=index)
-        buttons = [(f"to:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
-        desk.say(N_("staff.gaps.pick_topic"), *buttons, text=groups[index]["text"])
-    elif phase == "list" and action == "dismiss" and index is not None:
-        await store.mark_handled(desk.session, groups[index]["ids"], desk.at)
-        await store.record(desk.session, desk.author, "faq.dismiss", {"count": len(groups[index]["ids"])}, desk.at)
-        await start(desk, "")
+    if phase == "list" and action in ("add", "dismiss") and index is not None:
+        still = await store.asked(desk.session, groups[index])
+        if not still:  # handled by someone else meanwhile, or its askers erased
+            desk.show(Rendered(desk.text(N_("staff.stale"))))
+            await start(desk, "")
+        elif action == "add":
+            desk.goto("topic", chosen=index)
+            buttons = [(f"to:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
+            desk.say(N_("staff.gaps.pick_topic"), *buttons, text=still[0].text)
+        else:
+            await store.mark_handled(desk.session, [q.id for q in still], desk.at)
+            await store.record(desk.session, desk.author, "faq.dismiss", {"count": len(still)}, desk.at)
+            await start(desk, "")
     elif phase == "topic" and action == "to" and arg in desk.faq.topics():
-        chosen = groups[int(desk.state["chosen"])]
-        text, asker = chosen["text"][:300], chosen.get("asker")
-        await store.add_example(desk.session, arg, chosen["lang"], text, desk.author, desk.at, asker=asker)
-        await store.mark_handled(desk.session, chosen["ids"], desk.at)
-        desk.show(Rendered(desk.text(N_("staff.gaps.added"), topic=desk.faq.title(arg, desk.lang) or arg)))
+        still = await store.asked(desk.session, groups[int(desk.state["chosen"])])
+        if not still:
+            desk.show(Rendered(desk.text(N_("staff.stale"))))
+        else:
+            newest = still[0]  # its words become the example, tied to who asked them
+            await store.add_example(
+                desk.session, arg, newest.lang, newest.text[:300], desk.author, desk.at, asker=newest.person_id
+            )
+            await store.mark_handled(desk.session, [q.id for q in still], desk.at)
+            desk.show(Rendered(desk.text(N_("staff.gaps.added"), topic=desk.faq.title(arg, desk.lang) or arg)))
         await start(desk, "")
     else:
         desk.show(Rendered(desk.text(N_("staff.stale"))))

@@ -233,6 +233,16 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]]
 
 
+class ContentVersion(Base):
+    """One row counting staff and admin changes (FAQ, topics, examples, roles): every change
+    transaction increments it first, so changes are serialised and the number grows in commit
+    order. A process whose snapshot has an older number reloads; one statement per turn."""
+
+    __tablename__ = "content_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    number: Mapped[int] = mapped_column(BigInteger)
+
+
 class InboxUpdate(Base):
     """Every Telegram update, stored before it is acknowledged; processed once, in order per person.
 

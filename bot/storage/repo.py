@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from .models import (
     AnswerRow,
     AuditEntry,
     Base,
+    ContentVersion,
     DialogStateRow,
     FaqExample,
     FaqRevision,
@@ -44,6 +45,18 @@ def telegram_user_id(channel: str, external_id: str) -> int | None:
     if channel == "telegram" and external_id.isascii() and external_id.isdigit():
         return int(external_id)
     return None
+
+
+async def bump_content_version(session: AsyncSession) -> int:
+    """Count a staff or admin change. The row stays locked until the transaction ends, so
+    concurrent changes run one after the other and each sees what the previous one committed."""
+    await session.execute(update(ContentVersion).where(ContentVersion.id == 1).values(number=ContentVersion.number + 1))
+    return int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+
+
+async def content_version(session: AsyncSession) -> int:
+    """The number of staff and admin changes committed so far (one small statement)."""
+    return int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
 
 
 def now() -> datetime:
@@ -300,11 +313,17 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
         "questions_asked": [{"text": q.text, "lang": q.lang, "at": iso(q.asked_at)} for q in questions],
         "questions_made_faq_examples": [{"text": e.text, "lang": e.lang, "topic": e.topic} for e in examples],
         "roles_granted": [{"role": g.role, "since": iso(g.granted_at)} for g in grants],
+        "staff_work": {  # what they changed as staff (it stays after an erasure, signed by the role only)
+            column.class_.__tablename__: int(
+                await session.scalar(select(func.count()).select_from(column.class_).where(column == person_id)) or 0
+            )
+            for column in AUTHOR_COLUMNS
+        },
         "queued_messages": len(queued),
     }
 
 
-async def erase_person(session: AsyncSession, person_id: int) -> None:
+async def erase_person(session: AsyncSession, person_id: int, at: datetime | None = None) -> None:
     """Remove the person from every table (`/forget`); what they edited as staff stays, unsigned.
 
     Rows are deleted explicitly rather than by cascade, so the erasure does not depend on SQLite
@@ -315,18 +334,23 @@ async def erase_person(session: AsyncSession, person_id: int) -> None:
         await session.execute(delete(table).where(table.person_id == person_id))
     for column in AUTHOR_COLUMNS:
         await session.execute(update(column.class_).where(column == person_id).values({column.key: None}))
+    moment = at or now()
     asked = await session.execute(delete(FaqExample).where(FaqExample.asker_id == person_id))
     erased = int(getattr(asked, "rowcount", 0) or 0)
-    if erased:  # matching changes: a new audit id tells every process to reload
+    if erased:  # their words leave matching: every process reloads
+        await bump_content_version(session)
         detail = {"count": erased}
-        session.add(AuditEntry(at=now(), actor_role="privacy", action="faq.example.erased", detail=detail))
+        session.add(AuditEntry(at=moment, actor_role="privacy", action="faq.example.erased", detail=detail))
     person = await session.get(Person, person_id)
     user_id = telegram_user_id(person.channel, person.external_id) if person is not None else None
     if user_id is not None:  # roles are granted to Telegram ids, maybe before the person wrote
-        await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))
+        roles = await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))
         await session.execute(
             update(AuditEntry).where(AuditEntry.subject_user_id == user_id).values(subject_user_id=None)
         )
+        if int(getattr(roles, "rowcount", 0) or 0):  # their roles end in every process, audited (without them)
+            await bump_content_version(session)
+            session.add(AuditEntry(at=moment, actor_role="privacy", action="role.erased", detail={}))
     await session.execute(delete(Person).where(Person.id == person_id))
 
 
@@ -339,7 +363,7 @@ async def purge_expired(session: AsyncSession, retention_days: int, at: datetime
     for person in expired:
         key = person_key(person.channel, person.external_id)
         await session.execute(delete(InboxUpdate).where(InboxUpdate.person_key == key))
-        await erase_person(session, person.id)
+        await erase_person(session, person.id, moment)
     old_updates = moment - timedelta(days=max(retention_days, 7))
     await session.execute(delete(InboxUpdate).where(InboxUpdate.processed_at < old_updates))
     await session.execute(

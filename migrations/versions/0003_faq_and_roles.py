@@ -102,6 +102,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", "role"),
     )
+    content_version = op.create_table(
+        "content_version",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("number", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.bulk_insert(content_version, [{"id": 1, "number": 0}])
     op.drop_table("faq_entries")
     with op.batch_alter_table("unanswered_questions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True))
@@ -126,6 +133,7 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("topic", "lang", "program_id"),
     )
+    op.drop_table("content_version")
     op.drop_table("role_grants")
     op.drop_table("faq_topics")
     with op.batch_alter_table("faq_revisions", schema=None) as batch_op:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.faq.answers import topic_title
-from bot.storage.models import AuditEntry, FaqExample, FaqRevision
+from bot.storage.models import AuditEntry, DialogStateRow, FaqExample, FaqRevision
 
 from ..conftest import BACKENDS
 from ..telegram_emulator import SimulatedUser, TelegramEmulator
@@ -275,3 +275,67 @@ async def test_publishing_over_someone_else_s_change_or_undoing_it_is_refused(
     amina = emulator.user(9002, "Amina", language_code="fr")
     await at_quebec_birth_date(amina)
     assert "Version de Sophie" in await say_and_read(amina, "allocation?")
+
+
+async def publish_stipend(staff: SimulatedUser, french: str, english: str) -> str:
+    await open_stipend_editor(staff)
+    await press_and_read(staff, "✏️ Modifier la réponse")
+    await say_and_read(staff, french)
+    await say_and_read(staff, english)
+    return await press_and_read(staff, "✅ Publier")
+
+
+async def test_any_version_can_be_restored_from_the_history(bot: RunningBot, emulator: TelegramEmulator) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    amina = emulator.user(9002, "Amina", language_code="fr")
+    await at_quebec_birth_date(amina)
+    for number in range(1, 13):  # more than one page of versions
+        await publish_stipend(staff, f"Texte numéro {number} : {{stipend}}", f"Text number {number}: {{stipend}}")
+    history = await say_and_read(staff, "/faq_history stipend")
+    assert "Version 12" in history and "Version 3," in history and "Version 2," not in history, history
+    older = await press_and_read(staff, "Versions plus anciennes")
+    assert "Version 2," in older and "Version 1," in older, older
+    restored = await press_and_read(staff, "Restaurer la version 1")
+    assert "La version 1 est de nouveau en ligne (nouvelle version 13)" in restored, restored
+    assert "Texte numéro 1 : 13 000,00 $ CA" in await say_and_read(amina, "allocation?")
+
+
+async def test_staff_create_a_topic_teach_it_an_example_and_people_get_its_answer(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    await say_and_read(staff, "/faq")
+    await press_and_read(staff, "➕ Nouveau sujet")
+    assert "une ligne" in await say_and_read(staff, "<b>Logement</b>")  # plain text only, on buttons
+    await say_and_read(staff, "Logement")
+    await say_and_read(staff, "Help with housing")  # an English title starting with "help": its own id
+    await say_and_read(staff, "Aucun logement n’est fourni; écrivez à {email}.")
+    preview = await say_and_read(staff, "No housing is provided; write to {email}.")
+    assert "stages.oig@mri.gouv.qc.ca" in preview, preview
+    assert "Publié" in await press_and_read(staff, "✅ Publier")
+    await press_and_read(staff, "➕ Ajouter une question exemple")
+    assert "Question ajoutée" in await say_and_read(staff, "est-ce qu'un appartement est fourni?")
+    ana = emulator.user(9005, "Ana", language_code="fr")
+    await at_quebec_birth_date(ana)
+    shown = await say_and_read(ana, "un appartement est-il fourni pendant le stage?")  # a paraphrase
+    assert "Aucun logement n’est fourni" in shown, shown
+    assert "Logement" in await say_and_read(staff, "/faq_history t_help_with_housing")
+
+
+async def test_a_question_erased_before_staff_use_it_is_stale_never_an_error(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    ali = emulator.user(9004, "Ali", language_code="fr")
+    await at_quebec_birth_date(ali)
+    await say_and_read(ali, "je peux venir avec mon perroquet?")
+    assert "perroquet" in await say_and_read(staff, "/faq_gaps")
+    await press_and_read(staff, "➕ 1")  # staff choose it, then Ali asks to be forgotten
+    await say_and_read(ali, "/forget")
+    await press_and_read(ali, "Oui, tout effacer")
+    shown = await press_and_read(staff, topic_title("location", "fr") or "")
+    assert "n’est plus valide" in shown and "Aucune question" in shown, shown
+    async with bot.sessions()() as session:
+        assert (await session.execute(select(FaqExample))).first() is None
+        staff_state = (await session.execute(select(DialogStateRow.state))).scalars().all()
+    assert "perroquet" not in str(staff_state)  # the staff member's state never held Ali's words

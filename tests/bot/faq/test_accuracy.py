@@ -66,7 +66,7 @@ def measure(matcher: Matcher, items: list[Labelled]) -> Figures:
         ranked_first = found or (match.alternatives[0].topic if match.alternatives else None)
         if item.topic is None:
             counts["outside"] += 1
-            counts["rejected"] += found is None
+            counts["rejected"] += found is None and not match.alternatives  # no topic, no "did you mean"
         else:
             counts[item.lang] += 1
             counts[f"{item.lang} right"] += ranked_first == item.topic

@@ -3,10 +3,12 @@ process at its next message, and answers to the pending question never taken for
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.faq import store
@@ -15,6 +17,8 @@ from bot.storage.db import create_engine, sessionmaker
 from bot.storage.migrate import upgrade_async
 from dialogs.outputs import FaqAnswer, Say, Suggestions, Unanswered
 from rules import load_programs
+
+from ...conftest import BACKENDS
 
 PROGRAMS = load_programs()
 QUEBEC, RABAT = "quebec-psoig-2021-023", "iom-internship-rabat"
@@ -108,8 +112,12 @@ async def test_staff_text_wins_per_offer_then_for_all_offers_then_the_built_in_a
         await faq.refresh(session)
     assert html_of(faq.topic("stipend", "fr", [QUEBEC], TODAY)) == "Québec seulement"
     assert "Pour toutes" in html_of(faq.topic("stipend", "fr", [RABAT], TODAY))
-    async with sessions.begin() as session:  # back to the built-in answer for Québec
+    async with sessions.begin() as session:  # Québec's own text withdrawn: the text for all offers again
         await store.publish(session, "stipend", QUEBEC, (None, None), STAFF, AT)
+        await faq.refresh(session)
+    assert "Pour toutes : 13 000,00 $ CA" in html_of(faq.topic("stipend", "fr", [QUEBEC], TODAY))
+    async with sessions.begin() as session:  # and that one withdrawn: the built-in answer
+        await store.publish(session, "stipend", None, (None, None), STAFF, AT)
         await faq.refresh(session)
     built_in = html_of(faq.topic("stipend", "fr", [QUEBEC], TODAY))
     assert "Québec seulement" not in built_in and "Pour toutes" not in built_in and "13 000,00 $ CA" in built_in
@@ -141,3 +149,44 @@ def test_an_ambiguous_question_offers_up_to_three_topics_as_buttons(faq: FaqServ
     ids = [b.id for b in suggestions.buttons]
     assert 2 <= len(ids) <= 3 and all(i.startswith("faq:") and not i.startswith("faq:help") for i in ids), ids
     assert faq.answer("stage?", "fr", [QUEBEC], TODAY, pending="birth_date", sure_only=True) is None
+
+
+@pytest.mark.parametrize("database_url", BACKENDS[1:], indirect=True)
+async def test_changes_commit_one_after_the_other_so_no_process_misses_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL: a change waits for the one in progress; the version number grows in commit order,
+    so a process that saw number n has seen every change up to n."""
+    first = sessions()
+    await first.begin()
+    await store.publish(first, "stipend", QUEBEC, ("Premier", "First"), STAFF, AT)  # not committed yet
+
+    async def second() -> None:
+        async with sessions.begin() as session:
+            await store.publish(session, "dates", QUEBEC, ("Second", "Second"), STAFF, AT)
+
+    waiting = asyncio.create_task(second())
+    async with sessions() as probe:  # the second change is blocked on the first's lock: a condition, not a delay
+        for _ in range(400):
+            blocked = await probe.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
+            await probe.rollback()
+            if blocked:
+                break
+            await asyncio.sleep(0.05)
+        assert blocked == 1 and not waiting.done()
+    faq = FaqService.create(PROGRAMS)
+    async with sessions() as session:
+        await faq.refresh(session)
+    assert "Premier" not in html_of(faq.topic("stipend", "fr", [QUEBEC], TODAY))  # nothing committed yet
+    await first.commit()
+    await first.close()
+    await waiting
+    async with sessions() as session:
+        await faq.refresh(session)
+    assert html_of(faq.topic("stipend", "fr", [QUEBEC], TODAY)) == "Premier"
+    assert html_of(faq.topic("dates", "fr", [QUEBEC], TODAY)) == "Second"
