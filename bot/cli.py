@@ -40,6 +40,19 @@ def _iso_date(field: str) -> Callable[[str], date]:
     return parse
 
 
+def refuse_repeated_keys(problem: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A `json.loads` hook refusing a key given twice in an object (`problem` names it as `{key}`)."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise InputError(problem.format(key=key))
+        return dict(pairs)
+
+    return hook
+
+
 def today_in(config: Config) -> date:
     """Today's date in the configured time zone (ages and deadlines count in local days)."""
     return local_today(SystemClock(), config.zone)
@@ -51,15 +64,10 @@ def _read_answers(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise InputError(f"answers: cannot read {path}: {error.strerror or error}") from None
 
-    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        for key in keys:
-            if keys.count(key) > 1:
-                raise InputError(f"answers.{key}: given twice; expected each fact once")
-        return dict(pairs)
-
     try:
-        raw = json.loads(text, object_pairs_hook=refuse_duplicates)
+        raw = json.loads(
+            text, object_pairs_hook=refuse_repeated_keys("answers.{key}: given twice; expected each fact once")
+        )
     except json.JSONDecodeError as error:
         raise InputError(f"answers: not valid JSON (line {error.lineno}): {error.msg}") from None
     if not isinstance(raw, dict):

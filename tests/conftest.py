@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.config import normalise_database_url
+from bot.storage.db import create_engine, sessionmaker
+from bot.storage.migrate import upgrade_async
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -43,3 +45,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
         async with engine.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on that database, migrated to the latest schema."""
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    yield sessionmaker(engine)
+    await engine.dispose()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from rules import Program, UnknownProgramError, load_programs, select_programs
 
-from ..cli import _iso_date, today_in
+from ..cli import _iso_date, refuse_repeated_keys, today_in
 from ..clock import SystemClock
 from ..config import Config
 from ..errors import ConfigError, InputError
@@ -169,15 +169,8 @@ def _read_batch(
 def _batch_line(
     line: str, where: str, lang: str, program: str | None, programs: Mapping[str, Program]
 ) -> tuple[str, str, str | None]:
-    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        for key in keys:
-            if keys.count(key) > 1:
-                raise InputError(f"{where}: {key}: given twice")
-        return dict(pairs)
-
     try:
-        raw = json.loads(line, object_pairs_hook=refuse_duplicates)
+        raw = json.loads(line, object_pairs_hook=refuse_repeated_keys(where + ": {key}: given twice"))
     except json.JSONDecodeError as error:
         raise InputError(f"{where}: not valid JSON: {error.msg}") from None
     if not isinstance(raw, dict):

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
+from aiohttp import web
 
 from ..telegram_emulator import TelegramEmulator
 from .conftest import ROOT, TOKEN
@@ -92,3 +99,77 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+
+class RoundRobin:
+    """A load balancer: each webhook call goes to the next process, headers and body untouched."""
+
+    def __init__(self, backends: list[int]) -> None:
+        self.backends = itertools.cycle(backends)
+        self.served: Counter[int] = Counter()
+        self.port = free_port()
+        self.runner: web.AppRunner | None = None
+
+    async def forward(self, request: web.Request) -> web.Response:
+        port = next(self.backends)
+        self.served[port] += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-telegram", "content-type"))}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"http://127.0.0.1:{port}{request.path}", data=await request.read(), headers=headers) as response,
+        ):
+            return web.Response(status=response.status, body=await response.read())
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self.forward)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+
+@asynccontextmanager
+async def two_webhook_processes(
+    tmp_path: Path,
+    database_url: str,
+    emulator: TelegramEmulator,
+    *,
+    secret: str,
+    settings: dict[str, Any] | None = None,
+) -> AsyncIterator[tuple[RoundRobin, list[BotProcess]]]:
+    """Two bot processes in webhook mode behind a round-robin balancer, sharing the database;
+    both stopped cleanly (exit status 0) at the end."""
+    ports = [free_port(), free_port()]
+    balancer = RoundRobin(ports)
+    await balancer.start()
+    public = f"http://127.0.0.1:{balancer.port}/telegram"
+    processes = [
+        BotProcess(
+            tmp_path,
+            f"bot{i}",
+            database_url,
+            emulator,
+            secret=secret,
+            telegram={
+                "mode": "webhook",
+                "webhook": {"listen": "127.0.0.1", "port": port, "url_path": "telegram", "public_url": public},
+            },
+            settings=settings,
+        )
+        for i, port in enumerate(ports)
+    ]
+    for process in processes:
+        await process.start()
+    try:
+        yield balancer, processes
+    finally:
+        for process in processes:
+            assert await process.stop() == 0, process.log()
+        assert balancer.runner is not None
+        await balancer.runner.cleanup()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -2,81 +2,26 @@
 
 from __future__ import annotations
 
-import itertools
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from ..conftest import BACKENDS
 from ..telegram_emulator import TelegramEmulator
 from .conftest import sent_texts, texts, years_ago
-from .processes import BotProcess
-from .test_webhook import free_port
+from .processes import BotProcess, RoundRobin, two_webhook_processes
 
 pytestmark = [pytest.mark.parametrize("database_url", BACKENDS[1:], indirect=True), pytest.mark.slow]
 SECRET = "scale-out-secret"
-
-
-class RoundRobin:
-    """A load balancer: each webhook call goes to the next process, headers and body untouched."""
-
-    def __init__(self, backends: list[int]) -> None:
-        self.backends = itertools.cycle(backends)
-        self.served: Counter[int] = Counter()
-        self.port = free_port()
-        self.runner: web.AppRunner | None = None
-
-    async def forward(self, request: web.Request) -> web.Response:
-        port = next(self.backends)
-        self.served[port] += 1
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-telegram", "content-type"))}
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(f"http://127.0.0.1:{port}{request.path}", data=await request.read(), headers=headers) as response,
-        ):
-            return web.Response(status=response.status, body=await response.read())
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self.forward)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
 
 @pytest.fixture
 async def two_processes(
     tmp_path: Path, database_url: str, emulator: TelegramEmulator
 ) -> AsyncIterator[tuple[RoundRobin, list[BotProcess]]]:
-    ports = [free_port(), free_port()]
-    balancer = RoundRobin(ports)
-    await balancer.start()
-    public = f"http://127.0.0.1:{balancer.port}/telegram"
-    processes = [
-        BotProcess(
-            tmp_path,
-            f"bot{i}",
-            database_url,
-            emulator,
-            secret=SECRET,
-            telegram={
-                "mode": "webhook",
-                "webhook": {"listen": "127.0.0.1", "port": port, "url_path": "telegram", "public_url": public},
-            },
-        )
-        for i, port in enumerate(ports)
-    ]
-    for process in processes:
-        await process.start()
-    yield balancer, processes
-    for process in processes:
-        assert await process.stop() == 0, process.log()
-    assert balancer.runner is not None
-    await balancer.runner.cleanup()
+    async with two_webhook_processes(tmp_path, database_url, emulator, secret=SECRET) as running:
+        yield running
 
 
 async def test_a_burst_of_answers_is_applied_in_order_once(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -16,15 +15,10 @@ from bot.storage.models import InboxUpdate, Person
 from ..conftest import BACKENDS
 from ..telegram_emulator import TelegramEmulator
 from .conftest import RunningBot, at_birth_date, make_config, press_and_read, say_and_read, texts, years_ago
+from .processes import free_port
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 SECRET = "s3cret-Token_for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

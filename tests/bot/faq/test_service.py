@@ -4,7 +4,6 @@ process at its next message, and answers to the pending question never taken for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.faq import store
 from bot.faq.service import FaqService
-from bot.storage.db import create_engine, sessionmaker
-from bot.storage.migrate import upgrade_async
 from dialogs.outputs import FaqAnswer, Say, Suggestions, Unanswered
 from rules import load_programs
 
@@ -30,14 +27,6 @@ STAFF = store.Author(None, "staff")
 @pytest.fixture(scope="module")
 def faq() -> FaqService:
     return FaqService.create(PROGRAMS)
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
 
 
 def html_of(outputs: list[object] | None) -> str:

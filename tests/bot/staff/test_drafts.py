@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.staff.desk import DIALOG, DRAFT_LIFETIME, StaffDesk
 from bot.staff.roles import Roles
 from bot.storage import repo
-from bot.storage.db import create_engine, sessionmaker
-from bot.storage.migrate import upgrade_async
 from bot.storage.models import DialogStateRow
 
 T0 = datetime(2026, 11, 28, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
 
 
 async def test_a_draft_waits_for_text_an_hour_then_no_longer(sessions: async_sessionmaker[AsyncSession]) -> None:

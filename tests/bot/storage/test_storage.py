@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,14 +34,6 @@ from ...conftest import BACKENDS
 from ...support.schema import columns_holding, columns_referencing_people
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
 
 
 STATE = {"v": 1, "lang": "fr", "phase": "question", "answers": {"birth_date": "1995-03-15", "spanish": True}}
