@@ -22,6 +22,7 @@ QUEBEC, RABAT = "quebec-psoig-2021-023", "iom-internship-rabat"
 TODAY = date(2021, 9, 15)
 AT = datetime(2021, 9, 15, 12, tzinfo=UTC)
 STAFF = store.Author(None, "staff")
+LOOK_EVERY = 0.05  # seconds between two looks at a condition nothing announces (a lock wait)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,7 @@ async def test_changes_commit_one_after_the_other_so_no_process_misses_one(
             await probe.rollback()
             if blocked:
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(LOOK_EVERY)
         assert blocked == 1 and not waiting.done()
     faq = FaqService.create(PROGRAMS)
     async with sessions() as session:
