@@ -181,6 +181,8 @@ def _topic(source: str, topic: str, entry: _Topic, programs: Mapping[str, Progra
             known = ", ".join([f'"{ALL_OFFERS_KEY}"', *programs])
             raise InputError(f"{where}.answers.{key}: unknown offer; expected one of {known}")
         answers[program_id] = _texts(f"{where}.answers.{key}", texts, offers)
+        if answers[program_id] == (None, None) and program_id is None and topic not in BUILTIN_TOPICS:
+            raise InputError(f"{where}.answers.{key}: a staff topic has no built-in answer to go back to")
     examples: list[tuple[str, str]] = []
     for lang in LANGS:
         for index, question in enumerate(getattr(entry.examples, lang)):

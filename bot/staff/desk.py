@@ -26,7 +26,7 @@ from ..services.effects import Effect, Reply
 from ..services.inputs import Input, InputKind, PersonKey
 from ..storage import repo
 from ..storage.models import DialogStateRow
-from .roles import ROLE_NAMES, Role, Roles, grant, revoke, telegram_user
+from .roles import ROLE_NAMES, Role, Roles, grant, granted, revoke, telegram_user
 
 DIALOG = "staff"
 PREFIX = "staff"
@@ -245,6 +245,8 @@ async def _revoke(desk: Desk, arg: str) -> None:
     user, role = parsed
     await store.serialize(desk.session)
     done = await revoke(desk.session, user, role, desk.author, desk.at)
+    if done and not desk.registry.configured_for(user) and not await granted(desk.session, user):
+        await _drop_staff_step(desk, user)  # no role left: no staff draft waits to be resumed one day
     if role in desk.registry.configured_for(user):  # still held through config.yaml
         key = N_("staff.roles.in_config")
     elif done:
@@ -252,6 +254,16 @@ async def _revoke(desk: Desk, arg: str) -> None:
     else:
         key = N_("staff.roles.not_granted")
     desk.replies.append(Rendered(desk.text(key, id=str(user), role=desk.text(ROLE_LABELS[role]))))
+
+
+async def _drop_staff_step(desk: Desk, user: int) -> None:
+    person = await repo.find_person(desk.session, "telegram", str(user))
+    if person is None:
+        return
+    if person.id == desk.person_id:
+        desk.end()  # the admin revoked their own last role: this turn saves the empty state
+    else:
+        await _save(desk.session, person.id, {}, desk.at)
 
 
 async def _list_roles(desk: Desk, arg: str) -> None:

@@ -342,11 +342,17 @@ PAGE = 10  # versions shown at a time
 
 
 async def _list(desk: Desk, topic: str, offset: int = 0) -> None:
+    """A page of versions. Older pages keep the list's nonce: every page shown stays usable."""
     versions = await store.history(desk.session, topic, PAGE, offset)
-    shown = [*desk.state.get("shown", []), *(v.id for v in versions)] if offset else [v.id for v in versions]
-    desk.goto("list", topic=topic, shown=shown)
     title = desk.faq.title(topic, desk.lang) or topic
-    if not versions and not offset:
+    if not versions and offset:  # a forged offset past the end
+        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        return
+    if offset:
+        desk.state["shown"] = [*desk.state.get("shown", []), *(v.id for v in versions)]
+    else:
+        desk.goto("list", topic=topic, shown=[v.id for v in versions])
+    if not versions:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.history.none"), topic=title)))
         return
@@ -363,6 +369,13 @@ async def _restore(desk: Desk, number: int) -> None:
     if old is None or old.topic != desk.state.get("topic"):
         desk.show(Rendered(desk.text(N_("staff.stale"))))
         return
+    program = desk.faq.programs.get(old.program_id) if old.program_id is not None else None
+    offers = [program] if program is not None else None  # None: every offer
+    for text in (old.text_fr, old.text_en):  # the offers may have changed since: it must still fill well
+        problem = None if text is None else check_template(text, offers)
+        if problem is not None:
+            desk.show(Rendered(desk.text(N_("staff.faq.refused"), reason=render(problem, desk.lang))))
+            return
     restored = await store.publish(
         desk.session, old.topic, old.program_id, (old.text_fr, old.text_en), desk.author, desk.at, restored_from=old.id
     )

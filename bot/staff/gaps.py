@@ -6,7 +6,7 @@ Staff see the text and its language, and how many times it was asked: never who 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
@@ -27,11 +27,15 @@ class Group:
     lang: str
     ids: list[int]
     normal: str
+    askers: set[int] = field(default_factory=set)  # how many people asked: one person asking 50 times is one
+
+    def rank(self) -> tuple[int, int]:
+        return (-len(self.askers), -len(self.ids))
 
 
 def group(asked: list[store.Asked]) -> list[Group]:
     """Questions grouped by similarity of their normalised text (accents, case, SMS spellings
-    aside), the most asked first. Identical texts share a group at once; the fuzzy comparison
+    aside), those asked by the most people first. Identical texts share a group at once; the fuzzy comparison
     runs between distinct texts only (at most `store.unanswered`'s limit of them)."""
     groups: list[Group] = []
     by_text: dict[tuple[str, str], Group] = {}
@@ -47,8 +51,9 @@ def group(asked: list[store.Asked]) -> list[Group]:
             same = Group(question.text, question.lang, [], normal)
             groups.append(same)
         same.ids.append(question.id)
+        same.askers.add(question.person_id if question.person_id is not None else -question.id)
         by_text[(question.lang, normal)] = same
-    return sorted(groups, key=lambda g: -len(g.ids))
+    return sorted(groups, key=Group.rank)
 
 
 async def start(desk: Desk, arg: str) -> None:
@@ -61,7 +66,7 @@ async def start(desk: Desk, arg: str) -> None:
     # erasure must reach. The text is read again when it is used.
     desk.begin("gaps", "list", groups=[g.ids for g in groups])
     lines = "\n".join(
-        desk.text(N_("staff.gaps.line"), number=str(i + 1), text=g.text, count=str(len(g.ids)), lang=g.lang)
+        desk.text(N_("staff.gaps.line"), number=str(i + 1), text=g.text, count=str(len(g.askers)), lang=g.lang)
         for i, g in enumerate(groups)
     )
     buttons = [(f"add:{i}", desk.text(N_("staff.gaps.add"), number=str(i + 1))) for i in range(len(groups))]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import Config
@@ -85,3 +85,8 @@ async def revoke(session: AsyncSession, user: int, role: Role, by: store.Author,
         return False
     await store.record(session, by, "role.revoke", {"role": role.value}, at, subject=user)
     return True
+
+
+async def granted(session: AsyncSession, user: int) -> list[str]:
+    """The roles granted to a user from Telegram, as stored now."""
+    return list((await session.execute(select(RoleGrant.role).where(RoleGrant.user_id == user))).scalars())

@@ -163,7 +163,7 @@ async def test_unanswered_questions_become_examples_with_one_tap(bot: RunningBot
     assert "Je ne connais pas la réponse" in first or "Vouliez-vous" in first, first
     await say_and_read(ali, "je peux amener mon chien?")
     gaps = await say_and_read(staff, "/faq_gaps")
-    assert "amener mon chien" in gaps and "2 ×" in gaps, gaps  # grouped, counted, nobody named
+    assert "amener mon chien" in gaps and "posée par 2" in gaps, gaps  # grouped, counted by people, nobody named
     assert "Amina" not in gaps and "9002" not in gaps
     await press_and_read(staff, "➕ 1")
     added = await press_and_read(staff, topic_title("location", "fr") or "")
@@ -268,11 +268,19 @@ async def test_any_version_can_be_restored_from_the_history(bot: RunningBot, emu
         await publish_stipend(staff, f"Texte numéro {number} : {{stipend}}", f"Text number {number}: {{stipend}}")
     history = await say_and_read(staff, "/faq_history stipend")
     assert "Version 12" in history and "Version 3," in history and "Version 2," not in history, history
+    first_page = next(m for m in reversed(emulator.chat_messages(STAFF)) if "Version 12" in m.get("text", ""))
     older = await press_and_read(staff, "Versions plus anciennes")
     assert "Version 2," in older and "Version 1," in older, older
     restored = await press_and_read(staff, "Restaurer la version 1")
     assert "La version 1 est de nouveau en ligne (nouvelle version 13)" in restored, restored
     assert "Texte numéro 1 : 13 000,00 $ CA" in await say_and_read(amina, "allocation?")
+    await say_and_read(staff, "/faq_history stipend")  # a new list: page 1 and its buttons again
+    fresh_page = next(m for m in reversed(emulator.chat_messages(STAFF)) if "Version 13" in m.get("text", ""))
+    await press_and_read(staff, "Versions plus anciennes")
+    await staff.press("Restaurer la version 12", message_id=fresh_page["message_id"])  # page 1, after paging
+    assert "La version 12 est de nouveau en ligne" in await texts(staff)
+    await staff.press("Restaurer la version 11", message_id=first_page["message_id"])  # an earlier list: stale
+    assert "n’est plus valide" in await texts(staff)
 
 
 async def test_staff_create_a_topic_teach_it_an_example_and_people_get_its_answer(

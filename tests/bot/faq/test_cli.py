@@ -325,6 +325,8 @@ ONE_ANSWER = f"topics:\n  stipend:\n    answers:\n      {QUEBEC}:\n"
         ("topics:\n  stipend:\n    title: {fr: A, en: B}\n", "faq.yaml: topics.stipend.title: a built-in topic"),
         ("topics:\n  lodging:\n    title: {fr: Logement}\n", "faq.yaml: topics.lodging.title.en: missing"),
         ("topics:\n  stipend:\n    examples: {fr: ['  ']}\n", "faq.yaml: topics.stipend.examples.fr[0]: "),
+        ("topics:\n  housing:\n    answers: {all offers: built-in}\n", "a staff topic has no built-in answer"),
+        ("topics:\n  lodging:\n    title: {fr: <b>Logement</b>, en: Lodging}\n", "topics.lodging.title.fr: expected"),
     ],
 )
 def test_a_bad_file_exits_2_with_one_line_and_changes_nothing(faq: FaqCommand, text: str, expected: str) -> None:

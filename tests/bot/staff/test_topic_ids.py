@@ -34,3 +34,21 @@ def test_an_id_in_use_gets_a_number_and_the_search_always_ends() -> None:
     assert _new_topic_id(desk_with([*BUILTIN_TOPICS, "housing", "housing_2"]), "Housing") == "housing_3"
     assert _new_topic_id(desk_with([*BUILTIN_TOPICS, "t_help_desk"]), "Help desk") == "t_help_desk_2"
     assert _new_topic_id(desk_with(list(BUILTIN_TOPICS)), "Stipend") == "stipend_2"
+
+
+def test_unanswered_questions_are_ranked_by_how_many_people_asked() -> None:
+    from bot.faq.store import Asked
+    from bot.staff.gaps import group
+
+    asked = [
+        *(Asked(i, "est-ce que je peux amener mon chien?", "fr", 7) for i in range(1, 51)),  # one person, 50 times
+        Asked(60, "y a-t-il un stationnement?", "fr", 8),
+        Asked(61, "Y A T IL UN STATIONNEMENT", "fr", 9),  # the same question, another person, shouted
+        Asked(62, "is there parking?", "en", 10),
+    ]
+    groups = group(asked)
+    assert [(g.normal, len(g.askers), len(g.ids)) for g in groups] == [
+        ("y a t il un stationnement", 2, 2),
+        ("est ce que je peux amener mon chien", 1, 50),
+        ("is there parking", 1, 1),
+    ]
