@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,7 +53,26 @@ ROLE_LABELS = {
     Role.ORGANIZER: N_("staff.role.organizer"),
 }
 DRAFT_LIFETIME = timedelta(hours=1)  # a staff step left waiting longer no longer takes typed text
-TEXT_PHASES = frozenset({"new_fr", "new_en", "fr", "en", "example"})  # phases waiting for typed text
+
+
+class Step(StrEnum):
+    """Where a staff flow stands (saved as its value in the flow's state)."""
+
+    TOPIC = "topic"  # /faq, /faq_history: which topic
+    OFFER = "offer"  # which offer, or all offers
+    MENU = "menu"  # edit, add an example, back to the general answer
+    NEW_FR = "new_fr"  # a new topic's French title, typed
+    NEW_EN = "new_en"  # its English title, typed
+    FR = "fr"  # the French text, typed
+    EN = "en"  # the English text, typed
+    PREVIEW = "preview"  # both texts as people will see them: publish or edit
+    PUBLISHED = "published"  # undo, or add an example
+    EXAMPLE = "example"  # an example question, typed
+    LIST = "list"  # /faq_history's versions, /faq_gaps' questions
+    GAP_TOPIC = "gap_topic"  # /faq_gaps: which topic the chosen question is an example of
+
+
+TEXT_STEPS = frozenset({Step.NEW_FR, Step.NEW_EN, Step.FR, Step.EN, Step.EXAMPLE})  # waiting for typed text
 
 
 @dataclass
@@ -84,13 +104,27 @@ class Desk:
     def show(self, rendered: Rendered) -> None:
         self.replies.append(rendered)
 
-    def begin(self, flow: str, phase: str, **values: Any) -> None:
-        """A new flow (any earlier one is dropped), with a fresh nonce for its buttons."""
-        self.state = {"flow": flow, "phase": phase, "nonce": secrets.token_hex(3), "at": self.at.isoformat(), **values}
+    @property
+    def step(self) -> str | None:
+        return self.state.get("phase")
 
-    def goto(self, phase: str, **values: Any) -> None:
+    def begin(self, flow: str, phase: Step, **values: Any) -> None:
+        """A new flow (any earlier one is dropped), with a fresh nonce for its buttons."""
+        self.state = {
+            "flow": flow,
+            "phase": phase.value,
+            "nonce": secrets.token_hex(3),
+            "at": self.at.isoformat(),
+            **values,
+        }
+
+    def goto(self, phase: Step, **values: Any) -> None:
         """The next step: a new nonce, so that the previous step's buttons are stale."""
-        self.state.update(values, phase=phase, nonce=secrets.token_hex(3), at=self.at.isoformat())
+        self.state.update(values, phase=phase.value, nonce=secrets.token_hex(3), at=self.at.isoformat())
+
+    def stale(self) -> None:
+        """A button that belongs to no step any more (old, replayed, forged): nothing changes."""
+        self.replies.append(Rendered(self.text(N_("staff.stale"))))
 
     def end(self) -> None:
         self.state = {}
@@ -123,7 +157,7 @@ class StaffDesk:
     async def waiting_for_text(self, session: AsyncSession, person_id: int, now: datetime) -> bool:
         """Whether a staff step waits for typed text (a draft older than DRAFT_LIFETIME does not)."""
         state = await repo.load_state(session, person_id, DIALOG)
-        if state is None or state.get("phase") not in TEXT_PHASES:
+        if state is None or state.get("phase") not in TEXT_STEPS:
             return False
         try:
             since = datetime.fromisoformat(str(state.get("at")))
@@ -174,7 +208,7 @@ class StaffDesk:
             _, nonce, rest = [*input.value.split(":", 2), "", ""][:3]
             action, _, arg = rest.partition(":")
             if not desk.state or nonce != desk.state.get("nonce"):
-                desk.replies.append(Rendered(desk.text(N_("staff.stale"))))
+                desk.stale()
                 return
             flows: dict[str, Callable[[Desk, str, str], Awaitable[None]]] = {
                 "faq": faq_editor.press,

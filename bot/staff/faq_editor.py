@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dialogs.outputs import AnswerBlock, FaqAnswer
@@ -19,7 +20,7 @@ from ..faq import store
 from ..faq.answers import BUILTIN_TOPICS, PLACEHOLDERS, check_template, fill
 from ..i18n import format_day, render
 from ..render import Rendered, render_output
-from .desk import Desk
+from .desk import Desk, Step
 
 ALL = "all"
 AUTHOR_ROLES = {
@@ -87,7 +88,7 @@ def _preview(desk: Desk, topic: str, ref: str, texts: dict[str, str] | None) -> 
 
 
 async def start(desk: Desk, arg: str) -> None:
-    desk.begin("faq", "topic")
+    desk.begin("faq", Step.TOPIC)
     _ask_topic(desk, "pick", N_("staff.faq.pick_topic"), new=True)
 
 
@@ -113,46 +114,78 @@ def _ask_text(desk: Desk, lang: str) -> None:
     desk.say(key, ("cancel", desk.text(N_("staff.button.cancel"))), placeholders=names)
 
 
+async def _pick_topic(desk: Desk, arg: str) -> None:
+    if arg not in desk.faq.topics():
+        return desk.stale()
+    desk.goto(Step.OFFER, topic=arg)
+    _ask_offer(desk)
+
+
+async def _new_topic(desk: Desk, arg: str) -> None:
+    desk.goto(Step.NEW_FR, new=True)
+    desk.say(N_("staff.faq.new_title_fr"), ("cancel", desk.text(N_("staff.button.cancel"))))
+
+
+async def _pick_offer(desk: Desk, arg: str) -> None:
+    if _offer_ref(desk, arg) is None:
+        return desk.stale()
+    _show_menu(desk, arg)
+
+
+async def _edit(desk: Desk, arg: str) -> None:
+    desk.goto(Step.FR)
+    _ask_text(desk, "fr")
+
+
+async def _ask_example(desk: Desk, arg: str) -> None:
+    desk.goto(Step.EXAMPLE)
+    desk.say(N_("staff.faq.send_example"), ("cancel", desk.text(N_("staff.button.cancel"))))
+
+
+async def _withdraw(desk: Desk, arg: str) -> None:
+    await _publish(desk, None)
+
+
+async def _publish_draft(desk: Desk, arg: str) -> None:
+    await _publish(desk, {"fr": desk.state["fr"], "en": desk.state["en"]})
+
+
+async def _undo_button(desk: Desk, arg: str) -> None:
+    await _undo(desk)
+
+
+ButtonHandler = Callable[[Desk, str], Awaitable[None]]
+# The /faq flow's buttons: (step, action) -> handler; any other pair is a stale button.
+BUTTONS: dict[tuple[str, str], ButtonHandler] = {
+    (Step.TOPIC, "pick"): _pick_topic,
+    (Step.TOPIC, "new"): _new_topic,
+    (Step.OFFER, "offer"): _pick_offer,
+    (Step.MENU, "edit"): _edit,
+    (Step.MENU, "example"): _ask_example,
+    (Step.MENU, "builtin"): _withdraw,
+    (Step.PREVIEW, "publish"): _publish_draft,
+    (Step.PREVIEW, "edit"): _edit,
+    (Step.PUBLISHED, "undo"): _undo_button,
+    (Step.PUBLISHED, "example"): _ask_example,
+}
+
+
 async def press(desk: Desk, action: str, arg: str) -> None:
-    """A button of the /faq flow (its nonce already checked)."""
-    phase = desk.state.get("phase")
+    """A button of the /faq flow (its nonce already checked): cancel at any step, else the table."""
     if action == "cancel":
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.cancelled"))))
-    elif phase == "topic" and action == "pick" and arg in desk.faq.topics():
-        desk.goto("offer", topic=arg)
-        _ask_offer(desk)
-    elif phase == "topic" and action == "new":
-        desk.goto("new_fr", new=True)
-        desk.say(N_("staff.faq.new_title_fr"), ("cancel", desk.text(N_("staff.button.cancel"))))
-    elif phase == "offer" and action == "offer" and _offer_ref(desk, arg) is not None:
-        _show_menu(desk, arg)
-    elif phase == "menu" and action == "edit":
-        desk.goto("fr")
-        _ask_text(desk, "fr")
-    elif phase == "menu" and action == "example":
-        desk.goto("example")
-        desk.say(N_("staff.faq.send_example"), ("cancel", desk.text(N_("staff.button.cancel"))))
-    elif phase == "menu" and action == "builtin":
-        await _publish(desk, None)
-    elif phase == "preview" and action == "publish":
-        await _publish(desk, {"fr": desk.state["fr"], "en": desk.state["en"]})
-    elif phase == "preview" and action == "edit":
-        desk.goto("fr")
-        _ask_text(desk, "fr")
-    elif phase == "published" and action == "undo":
-        await _undo(desk)
-    elif phase == "published" and action == "example":
-        desk.goto("example")
-        desk.say(N_("staff.faq.send_example"), ("cancel", desk.text(N_("staff.button.cancel"))))
-    else:
-        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        return
+    handler = BUTTONS.get((desk.step or "", action))
+    if handler is None:
+        return desk.stale()
+    await handler(desk, arg)
 
 
 def _show_menu(desk: Desk, ref: str) -> None:
     topic = desk.state["topic"]
     live = desk.faq.content.answers.get((topic, _program_id(desk, ref)))
-    desk.goto("menu", offer=ref, base=live.revision if live else 0)
+    desk.goto(Step.MENU, offer=ref, base=live.revision if live else 0)
     if not desk.state.get("new"):
         desk.show(
             Rendered(desk.text(N_("staff.faq.current"), topic=_topic_title(desk, topic), offer=_scope_name(desk, ref)))
@@ -168,29 +201,32 @@ def _show_menu(desk: Desk, ref: str) -> None:
 
 
 async def typed(desk: Desk, text: str) -> None:
-    """Text a staff member typed while a step waits for it."""
-    phase = desk.state.get("phase")
-    clean = text.strip()
-    if phase in ("new_fr", "new_en"):
-        _take_title(desk, phase, clean)
-    elif phase in ("fr", "en"):
-        _take_text(desk, phase, text.strip())
-    elif phase == "example":
-        await _take_example(desk, clean)
+    """Text a staff member typed while a step waits for it (`desk.TEXT_STEPS`)."""
+    readers: dict[str, Callable[[Desk, str], Awaitable[None]]] = {
+        Step.NEW_FR: _take_title,
+        Step.NEW_EN: _take_title,
+        Step.FR: _take_text,
+        Step.EN: _take_text,
+        Step.EXAMPLE: _take_example,
+    }
+    reader = readers.get(desk.step or "")
+    if reader is not None:
+        await reader(desk, text.strip())
 
 
-def _take_title(desk: Desk, phase: str, title: str) -> None:
+async def _take_title(desk: Desk, title: str) -> None:
     if store.title_problem(title):
         desk.show(Rendered(desk.text(N_("staff.faq.bad_title"), limit=store.MAX_TITLE)))
         return
     titles = list(desk.state.get("titles") or ["", ""])
-    titles[0 if phase == "new_fr" else 1] = title
-    if phase == "new_fr":
-        desk.goto("new_en", titles=titles)
+    french = desk.step == Step.NEW_FR
+    titles[0 if french else 1] = title
+    if french:
+        desk.goto(Step.NEW_EN, titles=titles)
         desk.say(N_("staff.faq.new_title_en"), ("cancel", desk.text(N_("staff.button.cancel"))))
         return
     topic = _new_topic_id(desk, titles[1])
-    desk.goto("fr", titles=titles, topic=topic, offer=ALL)
+    desk.goto(Step.FR, titles=titles, topic=topic, offer=ALL)
     _ask_text(desk, "fr")
 
 
@@ -207,16 +243,16 @@ def _new_topic_id(desk: Desk, title: str) -> str:
     return candidate
 
 
-def _take_text(desk: Desk, phase: str, text: str) -> None:
+async def _take_text(desk: Desk, text: str) -> None:
     problem = check_template(text, _offer_ref(desk, desk.state.get("offer", ALL)))  # filled, for each offer
     if problem is not None:
         desk.show(Rendered(desk.text(N_("staff.faq.refused"), reason=render(problem, desk.lang))))
         return
-    if phase == "fr":
-        desk.goto("en", fr=text)
+    if desk.step == Step.FR:
+        desk.goto(Step.EN, fr=text)
         _ask_text(desk, "en")
         return
-    desk.goto("preview", en=text)
+    desk.goto(Step.PREVIEW, en=text)
     topic, ref = desk.state["topic"], desk.state.get("offer", ALL)
     desk.show(
         Rendered(desk.text(N_("staff.faq.preview"), topic=_topic_title(desk, topic), offer=_scope_name(desk, ref)))
@@ -244,12 +280,12 @@ async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
         titles = desk.state["titles"]
         if topic in BUILTIN_TOPICS or await store.topic_exists(desk.session, topic):  # created meanwhile
             desk.end()
-            desk.show(Rendered(desk.text(N_("staff.stale"))))
+            desk.stale()
             return
         await store.create_topic(desk.session, topic, (titles[0], titles[1]), desk.author, desk.at)
     pair = (texts["fr"], texts["en"]) if texts else (None, None)
     revision = await store.publish(desk.session, topic, program_id, pair, desk.author, desk.at)
-    desk.goto("published", revision=revision.id, new=False)
+    desk.goto(Step.PUBLISHED, revision=revision.id, new=False)
     key = N_("staff.faq.published") if texts else N_("staff.faq.back_to_builtin")
     buttons = [("undo", desk.text(N_("staff.button.undo"))), ("example", desk.text(N_("staff.button.example")))]
     desk.say(key, *buttons, number=str(revision.id), topic=title)
@@ -259,7 +295,7 @@ async def _undo(desk: Desk) -> None:
     current = await store.revision(desk.session, int(desk.state["revision"]))
     if current is None:
         desk.end()
-        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        desk.stale()
         return
     await store.serialize(desk.session)
     live = await store.live_revision(desk.session, current.topic, current.program_id)
@@ -298,10 +334,10 @@ async def _take_example(desk: Desk, text: str) -> None:
 async def start_history(desk: Desk, arg: str) -> None:
     topic = arg.strip().lower()
     if topic in desk.faq.topics():
-        desk.begin("history", "list")
+        desk.begin("history", Step.LIST)
         await _list(desk, topic)
         return
-    desk.begin("history", "topic")
+    desk.begin("history", Step.TOPIC)
     _ask_topic(desk, "pick", N_("staff.history.pick_topic"), new=False)
 
 
@@ -310,15 +346,15 @@ def _number(text: str) -> int | None:
 
 
 async def press_history(desk: Desk, action: str, arg: str) -> None:
-    phase = desk.state.get("phase")
-    if phase == "topic" and action == "pick" and arg in desk.faq.topics():
+    step = desk.step
+    if step == Step.TOPIC and action == "pick" and arg in desk.faq.topics():
         await _list(desk, arg)
-    elif phase == "list" and action == "more" and _number(arg) is not None:
+    elif step == Step.LIST and action == "more" and _number(arg) is not None:
         await _list(desk, desk.state["topic"], _number(arg) or 0)
-    elif phase == "list" and action == "restore" and _number(arg) in desk.state.get("shown", []):
+    elif step == Step.LIST and action == "restore" and _number(arg) in desk.state.get("shown", []):
         await _restore(desk, int(arg))
     else:
-        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        desk.stale()
 
 
 def _version_line(desk: Desk, revision: Any) -> str:
@@ -346,12 +382,12 @@ async def _list(desk: Desk, topic: str, offset: int = 0) -> None:
     versions = await store.history(desk.session, topic, PAGE, offset)
     title = desk.faq.title(topic, desk.lang) or topic
     if not versions and offset:  # a forged offset past the end
-        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        desk.stale()
         return
     if offset:
         desk.state["shown"] = [*desk.state.get("shown", []), *(v.id for v in versions)]
     else:
-        desk.goto("list", topic=topic, shown=[v.id for v in versions])
+        desk.goto(Step.LIST, topic=topic, shown=[v.id for v in versions])
     if not versions:
         desk.end()
         desk.show(Rendered(desk.text(N_("staff.history.none"), topic=title)))
@@ -367,7 +403,7 @@ async def _restore(desk: Desk, number: int) -> None:
     await store.serialize(desk.session)
     old = await store.revision(desk.session, number)
     if old is None or old.topic != desk.state.get("topic"):
-        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        desk.stale()
         return
     program = desk.faq.programs.get(old.program_id) if old.program_id is not None else None
     offers = [program] if program is not None else None  # None: every offer

@@ -15,7 +15,7 @@ from rules import N_
 from ..faq import store
 from ..faq.normalize import fold, split_words
 from ..render import Rendered
-from .desk import Desk
+from .desk import Desk, Step
 
 SHOWN = 10
 SIMILAR = 85  # rapidfuzz token-set ratio from which two questions count as the same
@@ -64,7 +64,7 @@ async def start(desk: Desk, arg: str) -> None:
         return
     # Only ids are kept in the staff member's state: never other people's words, which their
     # erasure must reach. The text is read again when it is used.
-    desk.begin("gaps", "list", groups=[g.ids for g in groups])
+    desk.begin("gaps", Step.LIST, groups=[g.ids for g in groups])
     lines = "\n".join(
         desk.text(N_("staff.gaps.line"), number=str(i + 1), text=g.text, count=str(len(g.askers)), lang=g.lang)
         for i, g in enumerate(groups)
@@ -75,25 +75,25 @@ async def start(desk: Desk, arg: str) -> None:
 
 
 async def press(desk: Desk, action: str, arg: str) -> None:
-    phase, groups = desk.state.get("phase"), desk.state.get("groups", [])
+    step, groups = desk.step, desk.state.get("groups", [])
     index = int(arg) if arg.isascii() and arg.isdigit() and int(arg) < len(groups) else None
-    if phase == "list" and action in ("add", "dismiss") and index is not None:
+    if step == Step.LIST and action in ("add", "dismiss") and index is not None:
         still = await store.asked(desk.session, groups[index])
         if not still:  # handled by someone else meanwhile, or its askers erased
-            desk.show(Rendered(desk.text(N_("staff.stale"))))
+            desk.stale()
             await start(desk, "")
         elif action == "add":
-            desk.goto("topic", chosen=index)
+            desk.goto(Step.GAP_TOPIC, chosen=index)
             buttons = [(f"to:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
             desk.say(N_("staff.gaps.pick_topic"), *buttons, text=still[0].text)
         else:
             await store.mark_handled(desk.session, [q.id for q in still], desk.at)
             await store.record(desk.session, desk.author, "faq.dismiss", {"count": len(still)}, desk.at)
             await start(desk, "")
-    elif phase == "topic" and action == "to" and arg in desk.faq.topics():
+    elif step == Step.GAP_TOPIC and action == "to" and arg in desk.faq.topics():
         still = await store.asked(desk.session, groups[int(desk.state["chosen"])])
         if not still:
-            desk.show(Rendered(desk.text(N_("staff.stale"))))
+            desk.stale()
         else:
             newest = still[0]  # its words become the example, tied to who asked them
             await store.add_example(
@@ -103,4 +103,4 @@ async def press(desk: Desk, action: str, arg: str) -> None:
             desk.show(Rendered(desk.text(N_("staff.gaps.added"), topic=desk.faq.title(arg, desk.lang) or arg)))
         await start(desk, "")
     else:
-        desk.show(Rendered(desk.text(N_("staff.stale"))))
+        desk.stale()
