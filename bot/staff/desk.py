@@ -182,7 +182,7 @@ class StaffDesk:
         return [Reply(r) for r in desk.replies]
 
     async def _dispatch(self, desk: Desk, input: Input) -> None:
-        from . import faq_editor, gaps  # the flows import this module's Desk
+        from . import faq_editor, gaps, history  # the flows import this module's Desk
 
         if input.kind is InputKind.COMMAND:
             needed = COMMANDS[input.value]
@@ -191,7 +191,7 @@ class StaffDesk:
                 return
             commands: dict[str, Handler] = {
                 "faq": faq_editor.start,
-                "faq_history": faq_editor.start_history,
+                "faq_history": history.start,
                 "faq_gaps": gaps.start,
                 "cancel": _cancel,
                 "grant": _grant,
@@ -212,7 +212,7 @@ class StaffDesk:
                 return
             flows: dict[str, Callable[[Desk, str, str], Awaitable[None]]] = {
                 "faq": faq_editor.press,
-                "history": faq_editor.press_history,
+                "history": history.press,
                 "gaps": gaps.press,
             }
             await flows[desk.state["flow"]](desk, action, arg)

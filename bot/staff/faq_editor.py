@@ -11,24 +11,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from dialogs.outputs import AnswerBlock, FaqAnswer
 from rules import N_, Program
 
 from ..faq import store
 from ..faq.answers import BUILTIN_TOPICS, PLACEHOLDERS, check_template, fill
-from ..i18n import format_day, render
+from ..i18n import render
 from ..render import Rendered, render_output
 from .desk import Desk, Step
 
 ALL = "all"
-AUTHOR_ROLES = {
-    "admin": N_("staff.role.admin"),
-    "staff": N_("staff.role.staff"),
-    "organizer": N_("staff.role.organizer"),
-    "import": N_("staff.role.import"),
-}
 
 
 def _offer_ref(desk: Desk, ref: str) -> list[Program] | None:
@@ -36,7 +29,7 @@ def _offer_ref(desk: Desk, ref: str) -> list[Program] | None:
     programs = list(desk.faq.programs.values())
     if ref == ALL:
         return programs
-    index = _number(ref)
+    index = as_number(ref)
     if index is not None and index < len(programs):
         return [programs[index]]
     return None
@@ -89,10 +82,10 @@ def _preview(desk: Desk, topic: str, ref: str, texts: dict[str, str] | None) -> 
 
 async def start(desk: Desk, arg: str) -> None:
     desk.begin("faq", Step.TOPIC)
-    _ask_topic(desk, "pick", N_("staff.faq.pick_topic"), new=True)
+    ask_topic(desk, "pick", N_("staff.faq.pick_topic"), new=True)
 
 
-def _ask_topic(desk: Desk, action: str, key: str, *, new: bool) -> None:
+def ask_topic(desk: Desk, action: str, key: str, *, new: bool) -> None:
     buttons = [(f"{action}:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
     if new:
         buttons.append(("new", desk.text(N_("staff.faq.new_topic"))))
@@ -328,92 +321,5 @@ async def _take_example(desk: Desk, text: str) -> None:
     desk.show(Rendered(desk.text(N_("staff.faq.example_added"), topic=_topic_title(desk, topic))))
 
 
-# --- /faq_history ----------------------------------------------------------------------------
-
-
-async def start_history(desk: Desk, arg: str) -> None:
-    topic = arg.strip().lower()
-    if topic in desk.faq.topics():
-        desk.begin("history", Step.LIST)
-        await _list(desk, topic)
-        return
-    desk.begin("history", Step.TOPIC)
-    _ask_topic(desk, "pick", N_("staff.history.pick_topic"), new=False)
-
-
-def _number(text: str) -> int | None:
+def as_number(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
-async def press_history(desk: Desk, action: str, arg: str) -> None:
-    step = desk.step
-    if step == Step.TOPIC and action == "pick" and arg in desk.faq.topics():
-        await _list(desk, arg)
-    elif step == Step.LIST and action == "more" and _number(arg) is not None:
-        await _list(desk, desk.state["topic"], _number(arg) or 0)
-    elif step == Step.LIST and action == "restore" and _number(arg) in desk.state.get("shown", []):
-        await _restore(desk, int(arg))
-    else:
-        desk.stale()
-
-
-def _version_line(desk: Desk, revision: Any) -> str:
-    scope = desk.text(N_("staff.faq.all_offers"))
-    if revision.program_id is not None:
-        program = desk.faq.programs.get(revision.program_id)
-        scope = program.short_title.localized().in_language(desk.lang) if program else revision.program_id
-    text = revision.text_fr if desk.lang == "fr" else revision.text_en
-    excerpt = desk.text(N_("staff.history.builtin")) if text is None else " ".join(text.split())[:120]
-    return desk.text(
-        N_("staff.history.line"),
-        number=str(revision.id),
-        day=format_day(revision.created_at.date(), desk.lang),
-        role=desk.text(AUTHOR_ROLES.get(revision.author_role, N_("staff.role.staff"))),
-        offer=scope,
-        excerpt=excerpt,
-    )
-
-
-PAGE = 10  # versions shown at a time
-
-
-async def _list(desk: Desk, topic: str, offset: int = 0) -> None:
-    """A page of versions. Older pages keep the list's nonce: every page shown stays usable."""
-    versions = await store.history(desk.session, topic, PAGE, offset)
-    title = desk.faq.title(topic, desk.lang) or topic
-    if not versions and offset:  # a forged offset past the end
-        desk.stale()
-        return
-    if offset:
-        desk.state["shown"] = [*desk.state.get("shown", []), *(v.id for v in versions)]
-    else:
-        desk.goto(Step.LIST, topic=topic, shown=[v.id for v in versions])
-    if not versions:
-        desk.end()
-        desk.show(Rendered(desk.text(N_("staff.history.none"), topic=title)))
-        return
-    lines = "\n".join(_version_line(desk, v) for v in versions)
-    buttons = [(f"restore:{v.id}", desk.text(N_("staff.button.restore"), number=str(v.id))) for v in versions]
-    if len(versions) == PAGE:
-        buttons.append((f"more:{offset + PAGE}", desk.text(N_("staff.button.older"))))
-    desk.say(N_("staff.history.list"), *buttons, topic=title, versions=lines or "—")
-
-
-async def _restore(desk: Desk, number: int) -> None:
-    await store.serialize(desk.session)
-    old = await store.revision(desk.session, number)
-    if old is None or old.topic != desk.state.get("topic"):
-        desk.stale()
-        return
-    program = desk.faq.programs.get(old.program_id) if old.program_id is not None else None
-    offers = [program] if program is not None else None  # None: every offer
-    for text in (old.text_fr, old.text_en):  # the offers may have changed since: it must still fill well
-        problem = None if text is None else check_template(text, offers)
-        if problem is not None:
-            desk.show(Rendered(desk.text(N_("staff.faq.refused"), reason=render(problem, desk.lang))))
-            return
-    restored = await store.publish(
-        desk.session, old.topic, old.program_id, (old.text_fr, old.text_en), desk.author, desk.at, restored_from=old.id
-    )
-    desk.end()
-    desk.show(Rendered(desk.text(N_("staff.history.restored"), number=str(old.id), new=str(restored.id))))
