@@ -114,6 +114,11 @@ class FaqService:
         """The engine's hook: answer, suggest, or say honestly that there is no good answer."""
         if not any(char.isalnum() for char in text):  # "???", "?!": nothing to answer, nothing to keep
             return None if sure_only else [Say(Message(N_("interrupt.not_understood")))]
+        several = self.matcher.topics_asked(text, lang, pending=pending)[:3]
+        if several:  # two questions in one message: each answered
+            answers = [output for topic in several for output in self.topic(topic, lang, programs, today) or []]
+            if answers:
+                return answers
         match = self.matcher.match(text, lang, pending=pending)
         chosen = match.topic
         if chosen == PENDING_HELP_TOPIC:

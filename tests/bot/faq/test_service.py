@@ -180,3 +180,15 @@ async def test_changes_commit_one_after_the_other_so_no_process_misses_one(
         await faq.refresh(session)
     assert html_of(faq.topic("stipend", "fr", [QUEBEC], TODAY)) == "Premier"
     assert html_of(faq.topic("dates", "fr", [QUEBEC], TODAY)) == "Second"
+
+
+def test_two_questions_in_one_message_are_both_answered(faq: FaqService) -> None:
+    outputs = faq.answer(
+        "c quand la date limite pis c'est combien payé?", "fr", [QUEBEC], TODAY, pending=None, sure_only=False
+    )
+    assert outputs is not None and [o.topic for o in outputs if isinstance(o, FaqAnswer)] == ["deadline", "stipend"]
+    text = html_of(outputs)
+    assert "10 octobre 2021" in text and "13 000,00 $ CA" in text
+    # one question with "and" inside stays one question
+    single = faq.answer("do I need research and analysis skills?", "en", [QUEBEC], TODAY, pending=None, sure_only=False)
+    assert single is not None and [o.topic for o in single if isinstance(o, FaqAnswer)] == ["skills"]
