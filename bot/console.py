@@ -17,20 +17,17 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from dialogs.outputs import FAQ_STEP
 from dialogs.parsing import normalize
 from rules import N_, Message
 
 from .config import Config
-from .errors import ConfigError
 from .faq.telegram_html import to_plain
 from .i18n import Lang, render
 from .render import Rendered, RenderedButton
 from .services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
-from .storage.db import create_engine, sessionmaker
-from .storage.migrate import upgrade_async
+from .storage.db import sessionmaker
+from .storage.migrate import open_migrated
 
 CHANNEL = "console"
 EXPORT_NAME = "mydata.json"  # /mydata writes the person's data here, in the current directory
@@ -162,12 +159,7 @@ async def run_console(config: Config, lang: Lang, today: date | None, lines: Tex
 
     `today` pins the dialog's date (to try a past edition of an offer); stored times stay real.
     """
-    url = config.sqlalchemy_url()
-    try:
-        await upgrade_async(url)
-    except (SQLAlchemyError, OSError) as error:  # one line, never the URL (it may hold a password)
-        raise ConfigError(f"database: cannot open it ({type(error).__name__}); check DATABASE_URL") from None
-    database = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
+    database = await open_migrated(config.sqlalchemy_url(), config.database.busy_timeout_ms)
     try:
         service = ConversationService.from_config(config, sessionmaker(database), database, today=today)
         chat = ConsoleChat(service, out, person=terminal_user(), lang=lang, documents=Path.cwd())

@@ -75,20 +75,14 @@ def _no_database_yet(url: str) -> bool:
 @asynccontextmanager
 async def _database(config: Config, *, create: bool) -> AsyncIterator[async_sessionmaker[AsyncSession] | None]:
     """Sessions on the configured database, migrated; None when it does not exist and `create` is False."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..storage.db import create_engine, sessionmaker
-    from ..storage.migrate import upgrade_async
+    from ..storage.db import sessionmaker
+    from ..storage.migrate import open_migrated
 
     url = config.sqlalchemy_url()
     if not create and _no_database_yet(url):
         yield None
         return
-    try:
-        await upgrade_async(url)
-    except (SQLAlchemyError, OSError) as error:  # one line, never the URL (it may hold a password)
-        raise ConfigError(f"database: cannot open it ({type(error).__name__}); check DATABASE_URL") from None
-    engine = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
+    engine = await open_migrated(url, config.database.busy_timeout_ms)
     try:
         yield sessionmaker(engine)
     finally:
