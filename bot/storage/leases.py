@@ -4,6 +4,9 @@ dead predecessor's messages, never those of a process still sending (a rolling d
 On PostgreSQL a process holds, for its whole life, an advisory lock named after its owner id: the
 server releases it when the process's connection ends, however the process died. On SQLite, one
 host, the owner id carries the process id.
+
+Named leases (`hold`): a job that one process at a time runs (the reminder scheduler), in a
+table, renewed while the holder lives and taken over when it expires.
 """
 
 from __future__ import annotations
@@ -11,9 +14,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from .models import Lease
 
 
 def new_owner(instance: str) -> str:
@@ -72,3 +80,33 @@ class Liveness:
         except PermissionError:
             return True
         return True
+
+
+async def hold(session: AsyncSession, name: str, owner: str, at: datetime, ttl: timedelta) -> bool:
+    """Take the named lease, or renew it: True while `owner` holds it (until `at + ttl`).
+
+    One statement: a free or expired lease goes to `owner`; a live one stays with its holder.
+    Several processes running the same job (the reminder scheduler) thus agree on one of them.
+    """
+    insert = dialect_insert(session)
+    statement = insert(Lease).values(name=name, owner=owner, expires_at=at + ttl)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Lease.name],
+        set_={"owner": statement.excluded.owner, "expires_at": statement.excluded.expires_at},
+        where=(Lease.owner == owner) | (Lease.expires_at <= at),
+    )
+    await session.execute(statement)
+    holder = await session.scalar(select(Lease.owner).where(Lease.name == name))
+    return holder == owner
+
+
+async def release(session: AsyncSession, name: str, owner: str) -> None:
+    """Give the lease up at once (a clean stop): another process takes it at its next try."""
+    await session.execute(delete(Lease).where(Lease.name == name, Lease.owner == owner))
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """`INSERT` with `ON CONFLICT` for the session's database (PostgreSQL or SQLite)."""
+    if session.bind.dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert

@@ -260,11 +260,88 @@ class InboxUpdate(Base):
     processed_at: Mapped[datetime | None]
 
 
+class OfferEdition(Base):
+    """One imported edition of an offer (`python -m bot offers import`): the whole validated offer.
+
+    The latest version of an offer is live; the shipped file (`rules/offers`) is version 0.
+    Nothing is overwritten: every import is a new row with who imported it and when.
+    """
+
+    __tablename__ = "offer_editions"
+    __table_args__ = (
+        UniqueConstraint("program_id", "version", name="uq_offer_editions_program_version"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]]  # the offer file's data, as validated by rules' schema
+    digest: Mapped[str] = mapped_column(String(64))  # of the canonical content: the same file twice is no new edition
+    imported_by: Mapped[str] = mapped_column(String(120))  # the operator's name on the importing machine
+    imported_at: Mapped[datetime]
+
+
+class Broadcast(Base):
+    """An organizer's message to an audience, in both languages; one outbox row per recipient.
+
+    `status`: sending, paused, cancelled, done. `audience`: {"kind": subscribers | eligible |
+    not_eligible | incomplete, "program": offer id or null, "lang": fr | en | null}. The progress
+    message (Telegram origin) is edited in the organizer's chat as the broadcast goes.
+    """
+
+    __tablename__ = "broadcasts"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text_fr: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    audience: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(16))  # telegram, cli
+    created_by: Mapped[int | None] = mapped_column(BigInteger, _author_fk("broadcasts_created_by"))
+    created_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_shown_at: Mapped[datetime | None]
+    progress_text: Mapped[str | None] = mapped_column(Text)  # the last shown, so an unchanged one is not re-sent
+    reported_at: Mapped[datetime | None]  # the final report was sent to the organizer
+
+
+class Lease(Base):
+    """A named job that one process at a time may run (the reminder scheduler, the progress
+    reporter, the only sender on SQLite): held by `owner` until `expires_at`, renewed while alive."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(96))
+    expires_at: Mapped[datetime]
+
+
+class RateBucket(Base):
+    """A token bucket shared by every sending process (Telegram's overall limit), in the database."""
+
+    __tablename__ = "rate_buckets"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    refilled_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
-    """A message to send, written in the same transaction as the state that produced it."""
+    """A message to send, written in the same transaction as the state that produced it.
+
+    Bulk messages (reminders, broadcasts) carry a `message_key`: one row per (key, recipient),
+    so a reminder or a broadcast can never be queued twice for one person. `priority` is the
+    lane: conversation replies (0) never wait behind reminders (1) or broadcasts (2).
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "not_before"),
+        Index("ix_outbox_bulk", "priority", "status", "not_before"),
+        UniqueConstraint("message_key", "person_id", name="uq_outbox_message_recipient"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     person_id: Mapped[int | None] = mapped_column(BigInteger, _person_fk(), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
@@ -278,6 +355,11 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     # Which process holds the "sending" lease: a restarted process reclaims its predecessor's at once.
     lease_owner: Mapped[str | None] = mapped_column(String(96))
+    message_key: Mapped[str | None] = mapped_column(String(96))  # e.g. broadcast:12, reminder:<offer>:<deadline>:7
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    broadcast_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_outbox_broadcast_id_broadcasts"), index=True
+    )
 
 
 class GroupNotice(Base):

@@ -15,6 +15,7 @@ from .models import (
     AnswerRow,
     AuditEntry,
     Base,
+    Broadcast,
     ContentVersion,
     DialogStateRow,
     FaqExample,
@@ -37,6 +38,7 @@ AUTHOR_COLUMNS = (
     FaqExample.author_id,
     RoleGrant.granted_by,
     AuditEntry.actor_id,
+    Broadcast.created_by,
 )
 
 
@@ -332,6 +334,9 @@ async def erase_person(session: AsyncSession, person_id: int, at: datetime | Non
     """
     for table in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
         await session.execute(delete(table).where(table.person_id == person_id))
+    # a broadcast they sent stays, unsigned, and its progress is no longer shown in their chat
+    mine = Broadcast.created_by == person_id
+    await session.execute(update(Broadcast).where(mine).values(progress_chat_id=None, progress_message_id=None))
     for column in AUTHOR_COLUMNS:
         await session.execute(update(column.class_).where(column == person_id).values({column.key: None}))
     moment = at or now()

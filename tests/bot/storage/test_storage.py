@@ -22,6 +22,7 @@ from bot.storage.models import (
     PERSONAL_TABLES,
     AuditEntry,
     Base,
+    Broadcast,
     FaqExample,
     FaqRevision,
     FaqTopic,
@@ -141,6 +142,19 @@ async def _fill(session: AsyncSession, external_id: int) -> int:
     )
     session.add(
         AuditEntry(at=T0, actor_id=None, actor_role="admin", action="grant", subject_user_id=external_id, detail=detail)
+    )
+    session.add(
+        Broadcast(
+            text_fr="x",
+            text_en="y",
+            audience={"kind": "subscribers"},
+            status="done",
+            total=1,
+            origin="telegram",
+            progress_chat_id=external_id,
+            progress_message_id=5,
+            **staff,
+        )
     )
     await repo.record_unanswered(session, pid, "Où est le stage?", "fr")
     await outbox.enqueue(session, pid, external_id, [{"method": "sendMessage", "text": "x"}])
