@@ -76,6 +76,13 @@ class PrivacyConfig(_Section):
     consent_version: int = Field(default=1, ge=1)
 
 
+class RemindersConfig(_Section):
+    """Deadline reminders for offers whose file sets none: days before the deadline, local hour."""
+
+    days_before: tuple[Annotated[int, Field(ge=1, le=365)], ...] = Field(default=(14, 7, 1), min_length=1)
+    hour: int = Field(default=10, ge=0, le=23)
+
+
 # Telegram user ids are positive (negative ids are groups and channels); a bool is not an id.
 TelegramUserId = Annotated[StrictInt, Field(gt=0, lt=2**53)]
 
@@ -87,6 +94,7 @@ class Config(_Section):
     telegram: TelegramConfig = TelegramConfig()
     database: DatabaseConfig = DatabaseConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    reminders: RemindersConfig = RemindersConfig()
     # Roles by numeric Telegram user id (usernames can change hands: never trusted). Admins have
     # every role and grant or revoke roles from Telegram; those grants are kept in the database.
     admins: tuple[TelegramUserId, ...] = ()

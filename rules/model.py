@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from datetime import time as time_of_day
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
@@ -65,9 +66,21 @@ class Stipend(_Frozen):
 
 
 class Deadline(_Frozen):
+    """The last day applications are taken; `time` (local, in `time_zone`) when the offer states
+    one, else the whole day counts."""
+
     date: date
+    time: time_of_day | None = None
     time_zone: str | None = None
     source: str
+
+
+class ReminderSchedule(_Frozen):
+    """When reminders of the deadline go out: so many days before it, at a local hour of the
+    deadline's time zone. Not from the offer's text: the organizers' choice for this edition."""
+
+    days_before: list[int] = Field(min_length=1, max_length=10)
+    hour: int = Field(ge=0, le=23)
 
 
 class Contact(_Frozen):
@@ -134,6 +147,7 @@ class Program(_Frozen):
     how_to_apply: Text | NotStated
     criteria: list[CriterionSpec]
     asset_criteria: list[CriterionSpec] = Field(default_factory=list)
+    reminders: ReminderSchedule | None = None  # None: the defaults of config.yaml
 
     @property
     def start_date(self) -> date | None:
