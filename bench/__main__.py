@@ -75,10 +75,10 @@ def main() -> None:
 
 
 def run(names: list[str]) -> None:
-    """`python -m bench [engine] [faq]`: the benchmarks named, or every one."""
-    from . import faq  # only here: the engine's figures need none of the FAQ's imports
+    """`python -m bench [engine] [faq] [broadcast]`: the benchmarks named, or every one."""
+    from . import broadcast, faq  # only here: the engine's figures need none of their imports
 
-    benchmarks = {"engine": main, "faq": faq.main}
+    benchmarks = {"engine": main, "faq": faq.main, "broadcast": broadcast.main}
     unknown = [name for name in names if name not in benchmarks]
     if unknown:
         raise SystemExit(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(benchmarks)}")

@@ -175,9 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=("upgrade", "current"))
     db.set_defaults(handler=cmd_db)
 
+    from .broadcasts.cli import add_commands as add_broadcast_commands
     from .faq.cli import add_commands as add_faq_commands  # here: it imports this module's helpers
+    from .offers.cli import add_commands as add_offers_commands
 
     add_faq_commands(commands, _Parser)
+    add_broadcast_commands(commands, _Parser)
+    add_offers_commands(commands, _Parser)
     return parser
 
 

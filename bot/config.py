@@ -58,6 +58,13 @@ class TelegramConfig(_Section):
     # port); a restarted process with the same name takes back its predecessor's unfinished sends.
     instance: str | None = Field(default=None, min_length=1, max_length=60)
     flood: FloodConfig = FloodConfig()
+    # Bulk messages (reminders, broadcasts): rows claimed at once, sends in flight at once, tries
+    # before a message is given up (network errors, 5xx), and the shared overall bucket's burst
+    # in seconds of the overall rate (small: no one-second window goes over the limit).
+    bulk_batch: int = Field(default=50, ge=1, le=1000)
+    bulk_concurrency: int = Field(default=16, ge=1, le=256)
+    bulk_attempts: int = Field(default=5, ge=1, le=50)
+    bulk_burst_seconds: float = Field(default=0.1, gt=0, le=1)
 
     def instance_name(self) -> str:
         if self.instance:

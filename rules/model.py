@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import OfferFileError, UnknownProgramError
 from .messages import Localized
@@ -57,12 +58,33 @@ class Dates(_Frozen):
     source: str
     note: Text | None = None
 
+    @model_validator(mode="after")
+    def _start_before_end(self) -> Dates:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
 
 class Stipend(_Frozen):
     minimum: Decimal
     maximum: Decimal
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     source: str
+
+    @model_validator(mode="after")
+    def _minimum_within_maximum(self) -> Stipend:
+        if self.minimum > self.maximum:
+            raise ValueError(f"minimum {self.minimum} is above maximum {self.maximum}")
+        return self
+
+
+def _known_time_zone(name: str) -> bool:
+    """An IANA zone of the tz database ("America/Toronto", "UTC"), not a path or an abbreviation."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 class Deadline(_Frozen):
@@ -74,13 +96,43 @@ class Deadline(_Frozen):
     time_zone: str | None = None
     source: str
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _written_time(cls, value: object) -> object:
+        # YAML reads an unquoted 23:59 as the number 1439 (base 60): refused, not taken as seconds
+        if isinstance(value, int | float):
+            raise ValueError('expected a local time in quotes, e.g. "23:59"')
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, value: time_of_day | None) -> time_of_day | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("expected a local time without offset; the zone goes in time_zone")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None and not _known_time_zone(name):
+            raise ValueError(f"unknown time zone {name!r}; expected an IANA name such as America/Toronto")
+        return name
+
 
 class ReminderSchedule(_Frozen):
     """When reminders of the deadline go out: so many days before it, at a local hour of the
     deadline's time zone. Not from the offer's text: the organizers' choice for this edition."""
 
-    days_before: list[int] = Field(min_length=1, max_length=10)
+    days_before: list[Annotated[int, Field(ge=1, le=365)]] = Field(min_length=1, max_length=10)
     hour: int = Field(ge=0, le=23)
+
+    @field_validator("days_before")
+    @classmethod
+    def _distinct(cls, days: list[int]) -> list[int]:
+        repeated = sorted({day for day in days if days.count(day) > 1})
+        if repeated:
+            raise ValueError(f"each day once; {', '.join(map(str, repeated))} given twice")
+        return days
 
 
 class Contact(_Frozen):
@@ -165,11 +217,41 @@ class Program(_Frozen):
         deadline = self.deadline_date
         return deadline is None or today <= deadline
 
+    def deadline_at(self, default_zone: str) -> datetime | None:
+        """The moment applications close, in UTC: the stated time on the deadline day, else the end
+        of that day (midnight after it), in the deadline's zone or else `default_zone`."""
+        if isinstance(self.deadline, NotStated):
+            return None
+        zone = ZoneInfo(self.deadline.time_zone or default_zone)
+        if self.deadline.time is not None:
+            local = datetime.combine(self.deadline.date, self.deadline.time, tzinfo=zone)
+        else:
+            local = datetime.combine(self.deadline.date + timedelta(days=1), time_of_day(0), tzinfo=zone)
+        return local.astimezone(UTC)
+
 
 def _describe(error: ValidationError) -> str:
+    """The first problem as `key.path: what is wrong`, the file's own keys only: pydantic's tags
+    for the member of a union (`Deadline`, `function-after[...]`) are not keys of the file."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(file)"
-    return f"{where}: {first['msg']}"
+    keys = [str(part) for part in first["loc"] if isinstance(part, int) or not (part[:1].isupper() or "[" in part)]
+    return f"{'.'.join(keys) or '(file)'}: {first['msg'].removeprefix('Value error, ')}"
+
+
+def parse_program(raw: object, name: str) -> Program:
+    """An offer's data (a file's parsed YAML, a stored edition), validated with its criteria;
+    wrong data stops with one line naming `name` and the key."""
+    try:
+        program = Program.model_validate(raw)
+    except ValidationError as error:
+        raise OfferFileError(f"{name}: {_describe(error)}") from None
+    from .criteria import compile_criteria  # local: criteria imports this module's types
+
+    try:
+        compile_criteria(program)  # refuses unknown kinds and bad parameters now, not at a question
+    except OfferFileError as error:
+        raise OfferFileError(f"{name}: {error}") from None
+    return program
 
 
 def load_program(path: Path) -> Program:
@@ -178,15 +260,9 @@ def load_program(path: Path) -> Program:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise OfferFileError(f"{path.name}: cannot read: {error}") from None
-    try:
-        program = Program.model_validate(raw)
-    except ValidationError as error:
-        raise OfferFileError(f"{path.name}: {_describe(error)}") from None
+    program = parse_program(raw, path.name)
     if path.stem != program.id:
         raise OfferFileError(f"{path.name}: id {program.id!r} must match the file name")
-    from .criteria import compile_criteria  # local: criteria imports this module's types
-
-    compile_criteria(program)  # refuses unknown kinds and bad parameters now, not at a question
     return program
 
 

@@ -99,6 +99,22 @@ async def _live_content(config: Config) -> store.FaqContent:
             return await store.load(session)
 
 
+async def _live_offers_and_content(
+    config: Config, shipped: dict[str, Program]
+) -> tuple[dict[str, Program], store.FaqContent]:
+    """The live offers (imported editions over the shipped files) and staff content."""
+    from ..offers.catalog import OfferCatalog
+    from . import store
+
+    async with _database(config, create=False) as sessions:
+        if sessions is None:
+            return shipped, store.EMPTY
+        async with sessions() as session:
+            offers = OfferCatalog(shipped)
+            await offers.refresh(session)
+            return offers.programs, await store.load(session)
+
+
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     """The async part of a command; a database that fails midway is one line too."""
     import asyncio
@@ -117,7 +133,7 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     from .service import FaqService
 
-    programs = load_programs(config.offers_path())
+    programs, content = _run(_live_offers_and_content(config, load_programs(config.offers_path())))
     lang = args.lang or config.default_language
     if args.program is not None:
         select_programs(programs, [args.program])  # unknown: `program: unknown id ...`
@@ -130,7 +146,7 @@ def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     else:
         questions = [(args.text, lang, args.program)]
     service = FaqService.create(programs)
-    service.install(_run(_live_content(config)))
+    service.install(content)
     today = args.today or today_in(config)
     for text, question_lang, program in questions:
         answer = service.ask(text, question_lang, program, today)

@@ -24,9 +24,11 @@ from dialogs.state import DialogState
 from rules import N_, Message, Program, load_programs
 
 from ..clock import Clock, SystemClock, local_today
-from ..config import Config
+from ..config import Config, RemindersConfig
 from ..faq.service import FaqService
 from ..i18n import Lang, as_language, gettext, render
+from ..offers.catalog import OfferCatalog
+from ..reminders import subscriptions
 from ..render import Rendered, render_output
 from ..storage import repo
 from ..storage.db import scrub
@@ -51,10 +53,12 @@ class ConversationService:
     engine: Engine
     faq: FaqService
     desk: StaffDesk
+    offers: OfferCatalog  # the live offers (shipped files and imported editions); the engine and FAQ use them
     default_language: Lang = "fr"
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Toronto"))
     clock: Clock = field(default_factory=SystemClock)
     fixed_today: date | None = None  # a pinned "today" for the dialog (the terminal's --today)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)  # deadline reminders' defaults
 
     @classmethod
     def from_config(
@@ -70,7 +74,8 @@ class ConversationService:
         from ..staff.desk import StaffDesk
         from ..staff.roles import Roles
 
-        offers = programs if programs is not None else load_programs(config.offers_path())
+        catalog = OfferCatalog(programs if programs is not None else load_programs(config.offers_path()))
+        offers = catalog.programs
         faq = FaqService.create(offers)
         engine = Engine(
             offers,
@@ -85,15 +90,22 @@ class ConversationService:
             database,
             engine,
             faq,
-            StaffDesk(Roles.from_config(config)),
+            StaffDesk(Roles.from_config(config), config.default_language),
+            catalog,
             default_language=config.default_language,
             zone=config.zone,
             clock=clock or SystemClock(),
             fixed_today=today,
+            reminders=config.reminders,
         )
 
     def today(self) -> date:
         return self.fixed_today or local_today(self.clock, self.zone)
+
+    async def refresh_offers(self, session: AsyncSession) -> None:
+        """Take the offer editions imported since the last look, in the engine and the FAQ too."""
+        if await self.offers.refresh(session):
+            self.engine.programs = self.faq.programs = self.offers.programs
 
     @asynccontextmanager
     async def turn(self, key: PersonKey) -> AsyncIterator[Turn]:
@@ -176,6 +188,7 @@ class Turn:
             lang = person.language or as_language(input.language_hint, service.default_language)
             stored = DialogState(lang=lang).to_json()
         lang = as_language(str(stored.get("lang")), service.default_language)
+        await service.refresh_offers(session)  # /start lists the offers, open or closed: the live ones
         if input.kind is not InputKind.START:  # what may reach the FAQ or the staff desk: staff's latest
             await service.faq.refresh(session)
         roles = service.desk.roles_of(input.person, service.faq)
@@ -189,6 +202,8 @@ class Turn:
             await service.desk.abandon(session, person.id, service.clock.now())
             notice = [Reply(Rendered(render(Message(N_("staff.abandoned")), lang)))]
         answered = await self._privacy_input(input, stored, lang)
+        if answered is None:
+            answered = await self._reminders_input(input, stored, lang)
         if answered is not None:
             return notice + answered
         state, outputs = service.engine.step(stored, self._event(input))
@@ -197,7 +212,13 @@ class Turn:
             at = keys[0] + 1 if keys else 0
             outputs[at:at] = [Say(Message(key)) for key in service.desk.help_keys(roles)]
         await self._save(state, outputs, input)
-        return notice + [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+        replies: list[Effect] = [Reply(r) for r in (render_output(o, state.lang) for o in outputs) if r is not None]
+        judged = [o.result.program for o in outputs if isinstance(o, VerdictCard)]
+        if judged:  # after a verdict: a reminder of each deadline still ahead, for the asking
+            mine = await subscriptions.subscribed(session, person.id)
+            now = service.clock.now()
+            replies += subscriptions.offer_after_verdict(judged, person, mine, state.lang, self._offers(), now)
+        return notice + replies
 
     async def _privacy_input(self, input: Input, stored: dict[str, Any], lang: str) -> list[Effect] | None:
         """/privacy, /mydata, /forget and the erasure's confirmation; None for anything else."""
@@ -209,6 +230,20 @@ class Turn:
             self.erased = any(isinstance(e, Erased) for e in effects)
             return effects if self.erased else effects + self._current_prompt(stored, lang)
         return None
+
+    async def _reminders_input(self, input: Input, stored: dict[str, Any], lang: str) -> list[Effect] | None:
+        """/reminders and the reminder buttons (remind:on|off:<offer>); None for anything else."""
+        at = self.service.clock.now()
+        if input.kind is InputKind.COMMAND and input.value == subscriptions.COMMAND:
+            listed = await subscriptions.listing(self.session, self.person, lang, self._offers(), at)
+            return listed + self._current_prompt(stored, lang)
+        if input.kind is InputKind.BUTTON and subscriptions.is_button(input.value):
+            return await subscriptions.press(self.session, self.person, input.value, lang, self._offers(), at)
+        return None
+
+    def _offers(self) -> subscriptions.Offers:
+        service = self.service
+        return subscriptions.Offers(service.offers.programs, service.reminders, service.zone.key)
 
     async def _staff(self, input: Input, roles: frozenset[Role], lang: str) -> list[Effect]:
         from ..staff.desk import Desk
@@ -253,8 +288,7 @@ class Turn:
 
     async def _save(self, state: DialogState, outputs: list[Output], input: Input) -> None:
         person, moment = self.person, self.service.clock.now()
-        if input.kind is InputKind.COMMAND and input.value == "language":
-            person.language = state.lang
+        person.language = state.lang  # the dialog's language, for messages sent outside a turn (reminders)
         if state.consent is not None and person.consent_version != state.consent:
             person.consent_version, person.consent_at = state.consent, moment
         verdicts = [

@@ -36,7 +36,9 @@ COMMANDS: dict[str, Role | None] = {
     "faq": Role.STAFF,
     "faq_history": Role.STAFF,
     "faq_gaps": Role.STAFF,
-    "cancel": Role.STAFF,
+    "broadcast": Role.ORGANIZER,
+    "broadcasts": Role.ORGANIZER,
+    "cancel": None,  # the desk's only for people with a role (`claims`)
     "grant": Role.ADMIN,
     "revoke": Role.ADMIN,
     "roles": Role.ADMIN,
@@ -52,6 +54,8 @@ ROLE_LABELS = {
     Role.STAFF: N_("staff.role.staff"),
     Role.ORGANIZER: N_("staff.role.organizer"),
 }
+# The role each flow's buttons and typed text need (the FAQ's flows: staff).
+FLOW_ROLES: dict[str, Role] = {"broadcast": Role.ORGANIZER, "broadcasts": Role.ORGANIZER}
 DRAFT_LIFETIME = timedelta(hours=1)  # a staff step left waiting longer no longer takes typed text
 
 
@@ -70,9 +74,17 @@ class Step(StrEnum):
     EXAMPLE = "example"  # an example question, typed
     LIST = "list"  # /faq_history's versions, /faq_gaps' questions
     GAP_TOPIC = "gap_topic"  # /faq_gaps: which topic the chosen question is an example of
+    BC_FR = "bc_fr"  # /broadcast: the French text, typed
+    BC_EN = "bc_en"  # the English text, typed
+    BC_KIND = "bc_kind"  # who: subscribers, eligible, not eligible, incomplete
+    BC_OFFER = "bc_offer"  # which offer (or every offer, for subscribers)
+    BC_LANG = "bc_lang"  # which language, or both
+    BC_CONFIRM = "bc_confirm"  # the count and the preview: send, change the audience
+    BC_LIST = "bc_list"  # /broadcasts: pause, resume, cancel
 
 
-TEXT_STEPS = frozenset({Step.NEW_FR, Step.NEW_EN, Step.FR, Step.EN, Step.EXAMPLE})  # waiting for typed text
+# waiting for typed text
+TEXT_STEPS = frozenset({Step.NEW_FR, Step.NEW_EN, Step.FR, Step.EN, Step.EXAMPLE, Step.BC_FR, Step.BC_EN})
 
 
 @dataclass
@@ -90,6 +102,7 @@ class Desk:
     today: date
     state: dict[str, Any] = field(default_factory=dict)
     replies: list[Rendered] = field(default_factory=list)
+    default_language: str = "fr"  # of people who chose none (a broadcast's audience), from `StaffDesk`
 
     # --- small helpers shared by the flows ----------------------------------------------------
 
@@ -143,6 +156,7 @@ class StaffDesk:
     """Routes staff commands, buttons and awaited text to their flows."""
 
     roles: Roles
+    default_language: str = "fr"
 
     def roles_of(self, key: PersonKey, faq: FaqService) -> frozenset[Role]:
         return self.roles.of(key, faq.content)
@@ -177,12 +191,13 @@ class StaffDesk:
         """Carry out one staff input; the flow's state is saved with the turn."""
         stored = await repo.load_state(desk.session, desk.person_id, DIALOG)
         desk.state = dict(stored or {})
+        desk.default_language = self.default_language
         await self._dispatch(desk, input)
         await _save(desk.session, desk.person_id, desk.state, desk.at)
         return [Reply(r) for r in desk.replies]
 
     async def _dispatch(self, desk: Desk, input: Input) -> None:
-        from . import faq_editor, gaps, history  # the flows import this module's Desk
+        from . import broadcast_editor, faq_editor, gaps, history  # the flows import this module's Desk
 
         if input.kind is InputKind.COMMAND:
             needed = COMMANDS[input.value]
@@ -193,6 +208,8 @@ class StaffDesk:
                 "faq": faq_editor.start,
                 "faq_history": history.start,
                 "faq_gaps": gaps.start,
+                "broadcast": broadcast_editor.start,
+                "broadcasts": broadcast_editor.start_list,
                 "cancel": _cancel,
                 "grant": _grant,
                 "revoke": _revoke,
@@ -201,7 +218,8 @@ class StaffDesk:
             }
             await commands[input.value](desk, input.arg)
             return
-        if Role.STAFF not in desk.roles:  # a forged or forwarded staff button, or a text
+        needed_by_flow = FLOW_ROLES.get(str(desk.state.get("flow")), Role.STAFF) if desk.state else None
+        if not desk.roles or (needed_by_flow is not None and needed_by_flow not in desk.roles):  # forged, revoked
             desk.replies.append(Rendered(desk.text(N_("staff.refused"))))
             return
         if input.kind is InputKind.BUTTON:
@@ -214,8 +232,13 @@ class StaffDesk:
                 "faq": faq_editor.press,
                 "history": history.press,
                 "gaps": gaps.press,
+                "broadcast": broadcast_editor.press,
+                "broadcasts": broadcast_editor.press_list,
             }
             await flows[desk.state["flow"]](desk, action, arg)
+            return
+        if desk.state.get("flow") == "broadcast":
+            await broadcast_editor.typed(desk, input.value.strip())
             return
         await faq_editor.typed(desk, input.value)
 

@@ -73,7 +73,11 @@ async def claim_next(
     if postgres:  # one claim per person at a time, across processes
         await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
     waiting = OutboxMessage.status.in_(("pending", "sending"))
-    query = select(OutboxMessage).where(OutboxMessage.person_id == person_id, waiting).order_by(OutboxMessage.id)
+    # Replies only: bulk rows (reminders, broadcasts) have their own sender and never hold a reply back.
+    replies = OutboxMessage.priority == 0
+    query = (
+        select(OutboxMessage).where(OutboxMessage.person_id == person_id, waiting, replies).order_by(OutboxMessage.id)
+    )
     first = (await session.execute(query.limit(1))).scalar_one_or_none()
     if first is None:
         return None, 0.0
@@ -192,6 +196,8 @@ async def claim_unkeyed(
 
 async def people_with_due_messages(session: AsyncSession, at: datetime | None = None) -> list[int]:
     query = select(OutboxMessage.person_id).where(
-        OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.not_before <= (at or now())
+        OutboxMessage.status.in_(("pending", "sending")),
+        OutboxMessage.not_before <= (at or now()),
+        OutboxMessage.priority == 0,  # bulk rows go through the bulk sender
     )
     return sorted({p for p in (await session.execute(query)).scalars() if p is not None})

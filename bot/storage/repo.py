@@ -284,9 +284,9 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
     queued = (
         (
             await session.execute(
-                select(OutboxMessage).where(
-                    OutboxMessage.person_id == person_id, OutboxMessage.status.in_(("pending", "sending"))
-                )
+                select(OutboxMessage)
+                .where(OutboxMessage.person_id == person_id, OutboxMessage.status.in_(("pending", "sending")))
+                .order_by(OutboxMessage.id)
             )
         )
         .scalars()
@@ -321,7 +321,18 @@ async def export_person(session: AsyncSession, person_id: int) -> dict[str, Any]
             )
             for column in AUTHOR_COLUMNS
         },
-        "queued_messages": len(queued),
+        # what waits to be sent to them (replies, reminders, broadcasts): what and when, never the text
+        "queued_messages": [
+            {
+                "kind": m.kind,
+                "status": m.status,
+                "message_key": m.message_key,
+                "broadcast": m.broadcast_id,
+                "created": iso(m.created_at),
+                "not_before": iso(m.not_before),
+            }
+            for m in queued
+        ],
     }
 
 

@@ -17,13 +17,19 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from rules import N_
 
+from ..broadcasts.progress import ProgressReporter
+from ..clock import Clock
 from ..config import Config
 from ..i18n import LANGUAGES, gettext
+from ..reminders.scheduler import REMINDERS_EVERY, ReminderScheduler
 from ..services import ConversationService
 from ..storage.db import create_engine, sessionmaker
 from ..storage.leases import Liveness
 from ..storage.migrate import upgrade_async
+from ..storage.rate import capacity_for
+from .bulk_sender import BulkSender, BulkSettings
 from .ingest import ALLOWED_UPDATES, Poller, PollingStopped, webhook_app
+from .jobs import JobRunner, LeasedJob
 from .logs import configure_logging
 from .processor import PerPersonUpdateProcessor
 from .sender import Sender
@@ -42,6 +48,7 @@ COMMANDS = {
     "privacy": N_("command.privacy.description"),
     "mydata": N_("command.mydata.description"),
     "forget": N_("command.forget.description"),
+    "reminders": N_("command.reminders.description"),
 }
 
 
@@ -56,8 +63,11 @@ async def set_commands(application: Application) -> None:  # type: ignore[type-a
             logger.warning("setMyCommands failed (%s); the menu may be outdated", type(error).__name__)
 
 
-def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  # type: ignore[type-arg]
-    """The python-telegram-bot application, the service behind it, and its database engine."""
+def build(config: Config, clock: Clock | None = None) -> tuple[Application, TelegramService, AsyncEngine]:  # type: ignore[type-arg]
+    """The python-telegram-bot application, the service behind it, and its database engine.
+
+    `clock`: the time every part reads (default the system's); tests pass a `ManualClock`.
+    """
     assert config.bot_token is not None
     token = config.bot_token.get_secret_value()
     tg = config.telegram
@@ -78,7 +88,7 @@ def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  
     url = config.sqlalchemy_url()
     database = create_engine(url, busy_timeout_ms=config.database.busy_timeout_ms)
     sessions = sessionmaker(database)
-    conversations = ConversationService.from_config(config, sessions, database)
+    conversations = ConversationService.from_config(config, sessions, database, clock=clock)
     sender = Sender(
         application.bot,
         sessions,
@@ -89,7 +99,35 @@ def build(config: Config) -> tuple[Application, TelegramService, AsyncEngine]:  
     )
     service = TelegramService(application.bot, sessions, conversations, sender, config.privacy.retention_days)
     sender.documents = service.document
+    sender.overall_capacity = capacity_for(tg.flood.overall_per_second, tg.bulk_burst_seconds)
+    service.bulk = BulkSender(
+        application.bot,
+        sessions,
+        tg.flood,
+        owner=sender.owner,
+        clock=conversations.clock,
+        settings=BulkSettings(
+            batch=tg.bulk_batch,
+            concurrency=tg.bulk_concurrency,
+            attempts=tg.bulk_attempts,
+            burst_seconds=tg.bulk_burst_seconds,
+            lease=timedelta(seconds=tg.lease_seconds),
+        ),
+        single=database.dialect.name != "postgresql",  # SQLite: one sender, under the lease `bulk-sender`
+    )
     sender.liveness = Liveness(database, sender.owner)
+    reminders = ReminderScheduler(
+        sessions,
+        lambda: conversations.offers.programs,
+        config.reminders,
+        config.zone,
+        conversations.clock,
+        config.default_language,
+        refresh=conversations.refresh_offers,
+    )
+    service.jobs.append(LeasedJob("reminders", reminders.run_once, every=REMINDERS_EVERY))
+    progress = ProgressReporter.job(application.bot, sessions, conversations.clock, sender, config.default_language)
+    service.jobs.append(progress)  # the organizer's progress message and final report (`broadcast-progress`)
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.handle(update)
@@ -132,7 +170,9 @@ async def _set_webhook(application: Application, url: str, secret: str | None, s
             delay = min(delay * 2, 30)
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
+async def serve(
+    config: Config, stop: asyncio.Event | None = None, *, signals: bool = True, clock: Clock | None = None
+) -> None:
     """Run until `stop` is set (or SIGTERM/SIGINT when `signals`)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -140,7 +180,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await upgrade_async(config.sqlalchemy_url())
-    application, service, database = build(config)
+    application, service, database = build(config, clock)
     await _initialize(application)
     service.username = application.bot.username
     await set_commands(application)
@@ -148,6 +188,10 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
     assert service.sender.liveness is not None
     await service.sender.liveness.start()
     background = asyncio.create_task(service.background(config.telegram.retry_interval))
+    jobs = JobRunner(service.sessions, service.sender.owner, service.conversations.clock, service.jobs)
+    periodic = asyncio.create_task(jobs.run())
+    assert service.bulk is not None
+    bulk = asyncio.create_task(service.bulk.run())
     runner: web.AppRunner | None = None
     poller: Poller | None = None
     try:
@@ -185,10 +229,13 @@ async def serve(config: Config, stop: asyncio.Event | None = None, *, signals: b
             await stop.wait()
     finally:
         background.cancel()
+        periodic.cancel()
+        bulk.cancel()
         if runner is not None:
             await runner.cleanup()
         await application.stop()  # no update is being handled any more
-        await asyncio.gather(background, return_exceptions=True)
+        await asyncio.gather(background, periodic, bulk, return_exceptions=True)
+        await jobs.release()
         await service.sender.close()  # delayed sends: their messages stay queued for the next start
         await application.shutdown()
         await service.sender.liveness.stop()

@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from .. import faults
 from ..clock import Clock, SystemClock
 from ..config import FloodConfig
-from ..storage import outbox, repo
+from ..storage import outbox, rate, repo
 from ..storage.leases import Liveness, new_owner
 from ..storage.models import OutboxMessage
 from .locks import KeyedLocks
@@ -76,6 +76,9 @@ class Sender:
         flood = flood or FloodConfig()
         self.throttle = Throttle(flood)
         self.pace = outbox.ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
+        # Replies never wait for the overall bucket shared with bulk senders, but count in it.
+        self.overall_rate = flood.overall_per_second
+        self.overall_capacity = rate.capacity_for(flood.overall_per_second, rate.BURST_SECONDS)
         self.clock = clock or SystemClock()
         # Leases carry their owner: this process of this instance; a successor reclaims them at once.
         self.instance = instance
@@ -120,6 +123,7 @@ class Sender:
             await send(False)
             async with self.sessions.begin() as session:
                 await outbox.charge_send(session, person_id, self.pace, self.clock.now())
+                await self._charge_overall(session)
 
     async def send_now(self, chat_id: int, payloads: list[dict[str, Any]], *, person_id: int | None = None) -> bool:
         """Send without queueing (an apology, the goodbye after /forget); True if all went out."""
@@ -273,6 +277,7 @@ class Sender:
                 await session.execute(update(OutboxMessage).where(row).values(**outcome))
             if outcome.get("status") == "sent" or outcome.get("error") == "flood":
                 await outbox.charge_send(session, person_id, self.pace, self.clock.now())
+                await self._charge_overall(session)
             if outcome.get("error") == "blocked":
                 await repo.set_blocked(session, person_id, True)
                 await session.execute(
@@ -281,6 +286,10 @@ class Sender:
                     .values(status="failed", error="blocked", payload={})
                 )
         return go_on
+
+    async def _charge_overall(self, session: AsyncSession) -> None:
+        """Count a reply in the overall bucket shared with the bulk senders (which slow down)."""
+        await rate.charge(session, 1, self.overall_rate, self.overall_capacity, self.clock.now())
 
     async def _as_plain_text(self, payload: dict[str, Any], chat_id: int, method: str) -> dict[str, Any]:
         """A message Telegram refused, sent once more without markup or buttons; else given up."""

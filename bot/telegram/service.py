@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ from ..i18n import as_language, render
 from ..render import Rendered
 from ..services import ConversationService, Effect, Erased, Input, PersonKey, Reply, SendDocument
 from ..storage import outbox, repo
+from .bulk_sender import BulkSender
+from .jobs import LeasedJob
 from .payloads import merge_short, to_payloads
 from .sender import SEND_MY_DATA, Sender
 from .updates import GroupPost, Membership, chat_of, read_stored, storage_key
@@ -51,6 +53,9 @@ class TelegramService:
     sender: Sender
     retention_days: int
     username: str | None = None  # the bot's own @username, known after getMe
+    # Periodic jobs one process at a time runs (reminders, broadcast progress): `serve()` runs them
+    jobs: list[LeasedJob] = field(default_factory=list)
+    bulk: BulkSender | None = None  # reminders and broadcasts, run by `serve()` in every process
 
     async def store(self, update: Update) -> bool:
         """Record an update durably (before it is acknowledged); False if it was seen before."""

@@ -1,0 +1,242 @@
+"""Sending bulk messages (reminders, broadcasts) within Telegram's limits, from every process.
+
+A loop takes tokens from the overall bucket shared by every process (`storage.rate`), claims as
+many due rows across recipients (`storage.claims`), sends them concurrently (at most
+`concurrency` in flight), then records the outcomes in one transaction per batch:
+- sent;
+- 429: retried after `retry_after`, and this process's whole loop pauses that long;
+- 403: the person is marked blocked, their subscriptions end, their other bulk rows fail "blocked";
+- 400: failed with Telegram's reason (it never quotes the message);
+- network errors, timeouts, 5xx: retried with backoff, failed after `attempts` tries.
+
+On PostgreSQL every process runs this loop (rows are claimed with `SKIP LOCKED`); on SQLite only
+the holder of the lease `bulk-sender` does. Conversation replies never go through here: they keep
+their own direct path and are only counted in the shared bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from ..broadcasts.message import broadcast_payload
+from ..clock import Clock, SystemClock
+from ..config import FloodConfig
+from ..storage import claims, rate
+from ..storage.claims import Claimed, Outcome
+from ..storage.leases import hold, release
+from ..storage.models import Broadcast
+from ..storage.outbox import LEASE, ChatPace
+from .sender import BACKOFF, retry_seconds
+
+logger = logging.getLogger(__name__)
+
+LEASE_NAME = "bulk-sender"
+IDLE = 0.5  # seconds between two looks for due rows when there are none
+LEASE_RENEW = 2.0  # seconds between two renewals of the `bulk-sender` lease (SQLite)
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BulkSettings:
+    batch: int = 50
+    concurrency: int = 16
+    attempts: int = 5
+    burst_seconds: float = 0.1
+    lease: timedelta = LEASE
+
+
+class BulkSender:
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        flood: FloodConfig,
+        *,
+        owner: str,
+        clock: Clock | None = None,
+        settings: BulkSettings | None = None,
+        single: bool = False,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """`single`: only the holder of the lease `bulk-sender` sends (SQLite: one writer)."""
+        self.bot = bot
+        self.sessions = sessions
+        self.rate = flood.overall_per_second
+        self.settings = settings or BulkSettings()
+        self.capacity = rate.capacity_for(self.rate, self.settings.burst_seconds)
+        self.pace = ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
+        self.owner = owner
+        self.clock = clock or SystemClock()
+        self.single = single
+        self.sleep = sleep  # the one place this module waits: tests drive it
+        self._texts: dict[int, tuple[str, str]] = {}  # broadcast id -> (fr, en)
+        self._batches: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._done = asyncio.Event()
+        self._paused_until: datetime | None = None  # a 429: the whole loop waits
+        self._lease_until: datetime | None = None
+
+    # the loop -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Send until cancelled; errors are logged by type and the loop goes on."""
+        try:
+            while True:
+                try:
+                    wait = await self.step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    logger.error("bulk sending failed: %s", type(error).__name__)
+                    wait = IDLE
+                if wait > 0:
+                    await self._wait(wait)
+        finally:
+            await self.close()
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep, but wake early when a batch finishes (its slots are free again)."""
+        self._done.clear()
+        if self._in_flight == 0:
+            await self.sleep(seconds)
+            return
+        waiter = asyncio.ensure_future(self._done.wait())
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        try:
+            await asyncio.wait([waiter, sleeper], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            sleeper.cancel()
+
+    async def step(self) -> float:
+        """Take tokens, claim that many rows and start sending them; seconds before the next step."""
+        now = self.clock.now()
+        if self._paused_until is not None and now < self._paused_until:
+            return (self._paused_until - now).total_seconds()
+        if self.single and not await self._hold_lease(now):
+            return LEASE_RENEW
+        slots = self.settings.concurrency - self._in_flight
+        want = min(self.settings.batch, slots)
+        if want <= 0:
+            return IDLE  # woken earlier when a batch finishes
+        async with self.sessions.begin() as session:
+            granted, wait = await rate.take(
+                session, want, self.rate, self.capacity, now, at_least=min(want, int(self.capacity))
+            )
+        if not granted:
+            return wait
+        async with self.sessions.begin() as session:
+            rows = await claims.claim(session, granted, self.pace, owner=self.owner, at=now, lease=self.settings.lease)
+            await rate.give_back(session, granted - len(rows), self.rate, self.capacity, now)
+        if not rows:
+            return IDLE
+        self._in_flight += len(rows)
+        task = asyncio.create_task(self._send_batch(rows))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
+        return 0.0
+
+    async def _hold_lease(self, now: datetime) -> bool:
+        if self._lease_until is not None and now < self._lease_until - timedelta(seconds=LEASE_RENEW * 2):
+            return True
+        ttl = timedelta(seconds=LEASE_RENEW * 5)
+        async with self.sessions.begin() as session:
+            held = await hold(session, LEASE_NAME, self.owner, now, ttl)
+        self._lease_until = now + ttl if held else None
+        return held
+
+    async def drain(self) -> None:
+        """Wait for every batch in flight to be sent and recorded."""
+        while self._batches:
+            await asyncio.gather(*list(self._batches), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Let the batches in flight finish (they are short), then give the lease up."""
+        await self.drain()
+        if self.single and self._lease_until is not None:
+            try:
+                async with self.sessions.begin() as session:
+                    await release(session, LEASE_NAME, self.owner)
+            except Exception as error:
+                logger.warning("could not release the bulk-sender lease: %s", type(error).__name__)
+            self._lease_until = None
+
+    # one batch ----------------------------------------------------------------------------
+    async def _send_batch(self, rows: list[Claimed]) -> None:
+        try:
+            outcomes = await asyncio.gather(*(self._send_one(row) for row in rows))
+            async with self.sessions.begin() as session:
+                await claims.record(
+                    session,
+                    outcomes,
+                    {row.id: row.payload for row in rows},
+                    self.pace,
+                    owner=self.owner,
+                    at=self.clock.now(),
+                )
+        except Exception as error:  # the rows stay leased; their lease expires and they are retried
+            logger.error("recording a bulk batch failed: %s", type(error).__name__)
+        finally:
+            self._in_flight -= len(rows)
+            self._done.set()
+
+    async def _payload(self, row: Claimed) -> dict[str, Any] | None:
+        payload = row.payload
+        if payload.get("method") != "broadcast":
+            return payload
+        if row.broadcast_id is None:
+            return None
+        texts = self._texts.get(row.broadcast_id)
+        if texts is None:
+            async with self.sessions() as session:
+                broadcast = await session.get(Broadcast, row.broadcast_id)
+            if broadcast is None:
+                return None
+            if len(self._texts) > 64:
+                self._texts.clear()
+            texts = self._texts[row.broadcast_id] = (broadcast.text_fr, broadcast.text_en)
+        lang = "en" if payload.get("lang") == "en" else "fr"
+        return broadcast_payload(texts[1] if lang == "en" else texts[0], lang)
+
+    async def _send_one(self, row: Claimed) -> Outcome:
+        attempts = row.attempts + 1
+        try:
+            payload = await self._payload(row)
+            if payload is None:
+                return Outcome(row.id, row.person_id, "failed", attempts, error="gone")
+            await self.bot.send_message(
+                chat_id=row.chat_id,
+                text=payload["text"],
+                parse_mode=payload.get("parse_mode"),
+                reply_markup=payload.get("reply_markup"),
+            )
+            return Outcome(row.id, row.person_id, "sent", attempts, reached=True)
+        except RetryAfter as error:
+            wait = retry_seconds(error)
+            until = self.clock.now() + timedelta(seconds=wait)
+            if self._paused_until is None or self._paused_until < until:
+                self._paused_until = until
+            logger.warning("Telegram asked to wait %.1fs; bulk sending paused", wait)
+            # a 429 is not the message's fault: it does not count as a try
+            return Outcome(row.id, row.person_id, "retry", row.attempts, error="flood", retry_at=until, reached=True)
+        except Forbidden:
+            return Outcome(row.id, row.person_id, "blocked", attempts, error="blocked")
+        except BadRequest as error:
+            logger.warning("bulk message refused by Telegram (400)")
+            return Outcome(row.id, row.person_id, "failed", attempts, error=f"bad request: {error.message}")
+        except TelegramError as error:  # network errors, timeouts, 5xx
+            reason = type(error).__name__
+            if attempts >= self.settings.attempts:
+                logger.warning("bulk message given up after %d tries (%s)", attempts, reason)
+                return Outcome(row.id, row.person_id, "failed", attempts, error=f"{reason} after {attempts} tries")
+            delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+            retry_at = self.clock.now() + timedelta(seconds=delay)
+            return Outcome(row.id, row.person_id, "retry", attempts, error=reason, retry_at=retry_at)

@@ -1,0 +1,198 @@
+"""Organizers broadcast from Telegram: write both texts, choose the audience with buttons, see the
+count and the preview as people will see it, confirm; a progress message, then a report.
+Someone without the role, a replayed or a forged button changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.models import AuditEntry, Broadcast, OutboxMessage, Person, Subscription, VerdictRow
+
+from ..telegram_emulator import SimulatedUser, TelegramEmulator
+from .conftest import RunningBot, eventually, forge_press, make_config, press_and_read, say_and_read, texts
+
+ORGANIZER, STAFF = 9301, 9302
+QC = "quebec-psoig-2021-023"
+GENEVA = "OIM Genève — offre PSOIG 2021-023"
+AT = datetime(2022, 3, 1, 15, tzinfo=UTC)
+# (user id, language chosen, verdict for the Québec offer, subscribed)
+PEOPLE = [
+    (9401, "fr", "eligible", True),
+    (9402, "en", "eligible", True),
+    (9403, None, "not_eligible", True),
+    (9404, "fr", "eligible", False),  # eligible, but never opted in: never written to
+]
+
+
+@pytest.fixture
+async def bot(database_url: str, emulator: TelegramEmulator) -> AsyncIterator[RunningBot]:
+    config = make_config(database_url, emulator, top={"organizers": [ORGANIZER], "staff": [STAFF]})
+    running = RunningBot(config)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def seed(bot: RunningBot, emulator: TelegramEmulator) -> dict[int, SimulatedUser]:
+    users: dict[int, SimulatedUser] = {}
+    await say_and_read(emulator.user(9599, "Probe", language_code="fr"), "/myid")  # the bot is up, its tables made
+    async with bot.sessions().begin() as session:
+        for user_id, lang, verdict, subscribed in PEOPLE:
+            user = users[user_id] = emulator.user(user_id, f"P{user_id}", language_code=lang or "fr")
+            emulator.state.private_chat(user.as_dict())
+            person = Person(channel="telegram", external_id=str(user_id), language=lang, created_at=AT, last_seen_at=AT)
+            session.add(person)
+            await session.flush()
+            session.add(VerdictRow(person_id=person.id, program_id=QC, status=verdict, failing={}, evaluated_at=AT))
+            if subscribed:
+                session.add(Subscription(person_id=person.id, program_id=QC, topic="deadline", created_at=AT))
+    return users
+
+
+async def replies(user: SimulatedUser, count: int) -> str:
+    """The next `count` messages (a paused broadcast's rows wait in the outbox: the bot never looks idle)."""
+    return "\n".join([(await user.next_reply(timeout=20)).text for _ in range(count)]).replace("\u00a0", " ")
+
+
+async def broadcasts(bot: RunningBot) -> int:
+    async with bot.sessions()() as session:
+        return int(await session.scalar(select(func.count()).select_from(Broadcast)) or 0)
+
+
+async def compose_to_eligible(organizer: SimulatedUser) -> str:
+    """/broadcast, both texts, eligible people of the Québec offer in both languages: the preview."""
+    assert "texte en français" in await say_and_read(organizer, "/broadcast")
+    assert "anglais" in await say_and_read(organizer, "<b>Date limite</b> dans 7 jours.")
+    assert "À qui" in await say_and_read(organizer, "<b>Deadline</b> in 7 days.")
+    assert "quelle offre" in await press_and_read(organizer, "Admissibles")
+    assert "langue" in await press_and_read(organizer, GENEVA)
+    return await press_and_read(organizer, "Les deux langues")
+
+
+def button_data(message: dict[str, object], label: str) -> str:
+    markup = message.get("reply_markup")
+    assert isinstance(markup, dict)
+    return str(next(b["callback_data"] for row in markup["inline_keyboard"] for b in row if label in b["text"]))
+
+
+async def test_an_organizer_composes_previews_confirms_and_gets_progress_then_a_report(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    users = await seed(bot, emulator)
+    organizer = emulator.user(ORGANIZER, "Odile", language_code="fr")
+    assert "/broadcast" in await say_and_read(organizer, "/help")
+
+    preview = await compose_to_eligible(organizer)
+    assert "2 personnes le recevront (1 en français, 1 en anglais)" in preview, preview
+    assert "Date limite dans 7 jours." in preview and "Deadline in 7 days." in preview
+    shown = {m["text"]: str(m.get("reply_markup")) for m in emulator.chat_messages(ORGANIZER)}
+    assert "Ne plus recevoir de messages" in shown["Date limite dans 7 jours."]  # as people will see it
+    assert "Stop these messages" in shown["Deadline in 7 days."]
+    assert await broadcasts(bot) == 0  # nothing before the organizer confirms
+
+    created = await press_and_read(organizer, "📣 Envoyer")
+    assert "Diffusion n° 1 en cours d’envoi à 2 personnes" in created, created
+    async with bot.sessions()() as session:
+        broadcast = (await session.execute(select(Broadcast))).scalar_one()
+        assert (broadcast.total, broadcast.progress_chat_id, broadcast.origin) == (2, ORGANIZER, "telegram")
+        actions = list((await session.execute(select(AuditEntry.action, AuditEntry.actor_role))).tuples())
+        assert actions == [("broadcast.create", "organizer")]
+
+    async def reported() -> bool:
+        return any("terminée" in m.get("text", "") for m in emulator.chat_messages(ORGANIZER))
+
+    await eventually(reported, "the final report in the organizer's chat")
+    report = next(m["text"] for m in emulator.chat_messages(ORGANIZER) if "terminée" in m.get("text", ""))
+    assert "2 envoyés sur 2, 0 bloqués" in report, report
+    progress = [m for m in emulator.chat_messages(ORGANIZER) if "📣 Diffusion n° 1" in m.get("text", "")]
+    assert len(progress) <= 1  # one progress message, edited, not one per step
+    bold = [m for m in emulator.chat_messages(9401) if "Date limite" in m.get("text", "")]
+    assert len(bold) == 1 and any(e["type"] == "bold" for e in bold[0].get("entities", []))
+    assert [m["text"] for m in emulator.chat_messages(9402) if "Deadline" in m.get("text", "")] == [
+        "Deadline in 7 days."
+    ]
+    assert emulator.chat_messages(9403) == [] and emulator.chat_messages(9404) == []  # not eligible; not opted in
+    assert users  # every recipient's chat existed
+
+
+async def test_bad_html_is_refused_with_the_reason_and_the_draft_is_kept(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    organizer = emulator.user(ORGANIZER, "Odile", language_code="en")
+    await say_and_read(organizer, "/broadcast")
+    assert "English text" in await say_and_read(organizer, "Date limite dans 7 jours.")
+    refused = await say_and_read(organizer, "<b>Deadline in 7 days.")
+    assert "cannot be sent" in refused and "draft is kept" in refused, refused
+    assert "Who should receive it" in await say_and_read(organizer, "Deadline in 7 days.")  # the French text kept
+    assert await broadcasts(bot) == 0
+
+
+async def test_someone_without_the_role_and_replayed_or_forged_buttons_change_nothing(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    await seed(bot, emulator)
+    organizer = emulator.user(ORGANIZER, "Odile", language_code="fr")
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    omar = emulator.user(9500, "Omar", language_code="fr")
+    assert "réservée" in await say_and_read(omar, "/broadcast")
+    assert "réservée" in await say_and_read(staff, "/broadcasts")  # staff is not an organizer
+
+    await compose_to_eligible(organizer)
+    confirm = next(m for m in reversed(emulator.chat_messages(ORGANIZER)) if m.get("reply_markup"))
+    send = button_data(confirm, "Envoyer")
+    omar_message = emulator.chat_messages(9500)[-1]
+    forge_press(emulator, omar, send, omar_message)  # the organizer's real button, pressed by someone else
+    assert "réservée" in await texts(omar)
+    forge_press(emulator, organizer, send.replace(send.split(":")[1], "ffffff"), confirm)  # a forged nonce
+    assert "n’est plus valide" in await texts(organizer)
+    assert await broadcasts(bot) == 0
+
+    await press_and_read(organizer, "📣 Envoyer")
+    forge_press(emulator, organizer, send, confirm)  # replayed after use
+    assert "n’est plus valide" in await texts(organizer)
+    assert await broadcasts(bot) == 1
+
+
+async def test_broadcasts_lists_them_and_a_paused_one_is_resumed_or_cancelled_with_checked_buttons(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    from bot.broadcasts import store
+    from bot.broadcasts.audience import parse
+    from bot.faq.store import Author
+
+    await seed(bot, emulator)
+    organizer = emulator.user(ORGANIZER, "Odile", language_code="fr")
+    staff = emulator.user(STAFF, "Sophie", language_code="fr")
+    assert "Aucune diffusion" in await say_and_read(organizer, "/broadcasts")
+    async with bot.sessions().begin() as session:  # paused at once: the sender leaves its rows waiting
+        created = await store.create(
+            session, "Bonjour", "Hello", parse("subscribers"), "cli", Author(None, "cli"), AT, default_language="fr"
+        )
+        await store.pause(session, created.id, Author(None, "cli"), AT)
+    await organizer.send("/broadcasts")
+    listed = await replies(organizer, 1)
+    assert "n° 1 — suspendue — Personnes abonnées — Toutes les offres — Les deux langues" in listed, listed
+    assert "0 envoyés sur 3" in listed, listed
+    menu = next(m for m in reversed(emulator.chat_messages(ORGANIZER)) if m.get("reply_markup"))
+    stop = button_data(menu, "Annuler n° 1")
+    await staff.send("/myid")
+    await replies(staff, 1)
+    forge_press(emulator, staff, stop, emulator.chat_messages(STAFF)[-1])  # someone else presses it
+    assert "Rien n’a été changé" in await replies(staff, 1)
+    await organizer.press("⏹ Annuler n° 1")
+    shown = await replies(organizer, 1)  # one message: short replies are merged
+    assert "Diffusion n° 1 annulée" in shown and "n° 1 — annulée" in shown, shown
+    forge_press(emulator, organizer, stop, menu)  # replayed
+    assert "n’est plus valide" in await texts(organizer)
+    async with bot.sessions()() as session:
+        assert await session.scalar(select(Broadcast.status)) == "cancelled"
+        bulk = select(OutboxMessage.status).where(OutboxMessage.broadcast_id.is_not(None))
+        statuses = set((await session.execute(bulk)).scalars())
+        actions = list((await session.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars())
+    assert statuses == {"cancelled"}
+    assert actions == ["broadcast.create", "broadcast.pause", "broadcast.cancel"]
+    assert all(emulator.chat_messages(user_id) == [] for user_id, *_ in PEOPLE)  # nobody received it
