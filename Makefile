@@ -64,6 +64,7 @@ catalogs: $(STAMP)
 	$(PY) -m babel.messages.frontend update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
 	$(PY) -m babel.messages.frontend compile -d locales --statistics
 
+# Every benchmark; the broadcast one takes about three minutes (`python -m bench broadcast --database-url URL` for PostgreSQL).
 bench: $(STAMP)
 	$(PY) -m bench
 

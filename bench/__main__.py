@@ -74,14 +74,27 @@ def main() -> None:
     print(f"memory per finished dialog kept in memory   {per_dialog:9.1f} KiB (peak {peak / 1024:.0f} KiB)")
 
 
-def run(names: list[str]) -> None:
-    """`python -m bench [engine] [faq] [broadcast]`: the benchmarks named, or every one."""
+def run(args: list[str]) -> None:
+    """`python -m bench [engine] [faq] [broadcast] [--database-url URL]`: the benchmarks named, or
+    every one; options (from the first `-`) go to the broadcast benchmark."""
     from . import broadcast, faq  # only here: the engine's figures need none of their imports
 
-    benchmarks = {"engine": main, "faq": faq.main, "broadcast": broadcast.main}
+    split = next((n for n, arg in enumerate(args) if arg.startswith("-")), len(args))
+    names, options = args[:split], args[split:]
+    benchmarks: dict[str, Callable[[], None]] = {
+        "engine": main,
+        "faq": faq.main,
+        "broadcast": lambda: broadcast.main(options),
+    }
     unknown = [name for name in names if name not in benchmarks]
     if unknown:
-        raise SystemExit(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(benchmarks)}")
+        print(
+            f"python -m bench: unknown benchmark {unknown[0]!r}: choose from {', '.join(benchmarks)}", file=sys.stderr
+        )
+        raise SystemExit(2)
+    if options and names and "broadcast" not in names:
+        print(f"python -m bench: {options[0]} is an option of the broadcast benchmark only", file=sys.stderr)
+        raise SystemExit(2)
     for number, name in enumerate(names or list(benchmarks)):
         if number:
             print()

@@ -29,7 +29,9 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message}")
 
 
-def _iso_date(field: str) -> Callable[[str], date]:
+def iso_date(field: str) -> Callable[[str], date]:
+    """An argparse type reading `YYYY-MM-DD`; its name (`field`) is what argparse's error names."""
+
     def parse(text: str) -> date:
         try:
             return date.fromisoformat(text)
@@ -153,19 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
     eligibility = commands.add_parser("eligibility", help="evaluate answers against the offers (JSON)")
     eligibility.add_argument("--answers", type=Path, required=True, metavar="FILE.json")
     eligibility.add_argument("--program", metavar="ID")
-    eligibility.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    eligibility.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD")
     eligibility.add_argument("--lang", choices=LANGUAGES, default="fr")
     eligibility.set_defaults(handler=cmd_eligibility)
 
     programs = commands.add_parser("programs", help="list the offers, open or closed on a date")
-    programs.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    programs.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD")
     programs.add_argument("--lang", choices=LANGUAGES, default="fr")
     programs.add_argument("--json", action="store_true", help="print JSON")
     programs.set_defaults(handler=cmd_programs)
 
     chat = commands.add_parser("chat", help="the dialog on this terminal (reads piped input too)")
     chat.add_argument("--lang", choices=LANGUAGES)
-    chat.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    chat.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD")
     chat.set_defaults(handler=cmd_chat)
 
     run = commands.add_parser("run", help="the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat")

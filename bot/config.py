@@ -195,6 +195,17 @@ def _environment(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+def yaml_problem(source: str, error: yaml.YAMLError | RecursionError) -> str:
+    """The first YAML error of `source` as one line, with its line number when the reader knows
+    it: `offer.yaml: line 3: not valid YAML: 'hour' given twice`. A structure nested too deeply
+    for the reader (PyYAML recurses: RecursionError) is one line too."""
+    if isinstance(error, RecursionError):
+        return f"{source}: not valid YAML: nested too deeply"
+    mark = getattr(error, "problem_mark", None)
+    line = f" line {mark.line + 1}:" if mark is not None else ""
+    return f"{source}:{line} not valid YAML: {getattr(error, 'problem', None) or 'cannot parse'}"
+
+
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """The validated configuration; a wrong key or value raises `ConfigError` with one line.
 
@@ -209,10 +220,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if path.exists():
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path.name}:{line} not valid YAML") from None
+        except (yaml.YAMLError, RecursionError) as error:
+            raise ConfigError(yaml_problem(path.name, error)) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path.name}: expected a mapping of settings at the top")
     elif not shipped:

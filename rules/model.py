@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from decimal import Decimal
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from .errors import OfferFileError, UnknownProgramError
 from .messages import Localized
 
 OFFERS_DIR = Path(str(files("rules") / "offers"))  # package data: rules/offers/*.yaml of the install
+
+
+SHORT_TITLE = 80  # characters of an offer's short title (buttons, headings, reminders)
 
 
 class _Frozen(BaseModel):
@@ -38,6 +42,13 @@ class Text(_Frozen):
 
     def localized(self) -> Localized:
         return Localized(self.fr, self.en)
+
+
+class ShortText(Text):
+    """A label for buttons and headings: one line that fits a button and a message's heading."""
+
+    fr: str = Field(min_length=1, max_length=SHORT_TITLE, pattern=r"^[^\n]+$")
+    en: str = Field(min_length=1, max_length=SHORT_TITLE, pattern=r"^[^\n]+$")
 
 
 class Organization(_Frozen):
@@ -66,8 +77,8 @@ class Dates(_Frozen):
 
 
 class Stipend(_Frozen):
-    minimum: Decimal
-    maximum: Decimal
+    minimum: Decimal = Field(ge=0)
+    maximum: Decimal = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     source: str
 
@@ -79,12 +90,20 @@ class Stipend(_Frozen):
 
 
 def _known_time_zone(name: str) -> bool:
-    """An IANA zone of the tz database ("America/Toronto", "UTC"), not a path or an abbreviation."""
+    """An IANA zone of the tz database ("America/Toronto", "UTC"): an area and a place, not the
+    machine's own (`localtime`), a POSIX rule (`EST5EDT`) or a file of the database (`Factory`)."""
+    if name != "UTC" and ("/" not in name or name.startswith(("posix/", "right/", "Etc/"))):
+        return False
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return False
-    return True
+    return name in _zones()
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 class Deadline(_Frozen):
@@ -123,8 +142,8 @@ class ReminderSchedule(_Frozen):
     """When reminders of the deadline go out: so many days before it, at a local hour of the
     deadline's time zone. Not from the offer's text: the organizers' choice for this edition."""
 
-    days_before: list[Annotated[int, Field(ge=1, le=365)]] = Field(min_length=1, max_length=10)
-    hour: int = Field(ge=0, le=23)
+    days_before: list[Annotated[StrictInt, Field(ge=1, le=365)]] = Field(min_length=1, max_length=10)
+    hour: StrictInt = Field(ge=0, le=23)
 
     @field_validator("days_before")
     @classmethod
@@ -182,7 +201,7 @@ class Program(_Frozen):
     programme: Text
     reference: Text | NotStated
     title: Text
-    short_title: Text  # for buttons and headings
+    short_title: ShortText  # for buttons and headings
     organization: Organization
     field: Text | NotStated
     location: Location | NotStated

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.config import normalise_database_url
 from bot.storage.db import create_engine, sessionmaker
@@ -48,9 +48,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on that database, migrated to the latest schema."""
+async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """That database, migrated to the latest schema."""
     await upgrade_async(database_url)
     engine = create_engine(database_url)
-    yield sessionmaker(engine)
+    yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def sessions(database: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on that database."""
+    return sessionmaker(database)

@@ -80,18 +80,18 @@ def read_message(name: str) -> tuple[str, str]:
     """The `fr:` and `en:` texts of a YAML file, each checked as Telegram would."""
     import yaml
 
+    from ..config import yaml_problem
+    from ..faq.exchange import UniqueKeyLoader  # a key given twice is refused, as in offer files
     from .store import text_problem
 
     try:
-        raw = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
+        raw = yaml.load(Path(name).read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except OSError as error:
         raise InputError(f"file: cannot read {name}: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise InputError(f"file: {name} is not UTF-8 text") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"file: {name} is not valid YAML{where}") from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise InputError(f"file: {yaml_problem(name, error)}") from None
     if not isinstance(raw, dict):
         raise InputError(f"file: {name}: expected fr: and en: texts")
     unknown = sorted(str(key) for key in raw if key not in LANGUAGES)
@@ -115,28 +115,26 @@ def read_message(name: str) -> tuple[str, str]:
 
 
 def _run(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]], config: Config) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..errors import ConfigError
-    from ..faq.cli import _database
+    """`work` on the configured database, migrated (`bot.faq.cli.database`, `run_async`)."""
+    from ..faq.cli import database, run_async
 
     async def main() -> int:
-        async with _database(config, create=True) as sessions:
+        async with database(config, create=True) as sessions:
             assert sessions is not None
             return await work(sessions)
 
-    try:
-        return asyncio.run(main())
-    except SQLAlchemyError as error:
-        raise ConfigError(f"database: {type(error).__name__}; check DATABASE_URL and the migrations") from None
+    return run_async(main())
 
 
 def _audience(args: argparse.Namespace, config: Config) -> Audience:
+    """The audience, its offer checked against the live offers (imported editions included)."""
     from rules import load_programs
 
+    from ..faq.cli import live_offers_and_content, run_async
     from .audience import parse
 
-    return parse(args.audience, args.lang, programs=set(load_programs(config.offers_path())))
+    programs, _ = run_async(live_offers_and_content(config, load_programs(config.offers_path())))
+    return parse(args.audience, args.lang, programs=set(programs))
 
 
 # --- send --------------------------------------------------------------------------------------
@@ -283,8 +281,8 @@ def cmd_change(args: argparse.Namespace, config: Config) -> int:
             before = await store.get(session, args.id)
             if before is None:
                 raise InputError(f"broadcast {args.id}: not found")
-            status = before.status
             changed = await change(session, args.id, Author(None, CLI_ROLE), SystemClock().now())
+            status = before.status  # after the change: a pause of one with nothing left finished it
         if changed is None:
             raise InputError(f"broadcast {args.id}: is {status}; cannot {action} it")
         print(f"broadcast {args.id}: {changed.status}")

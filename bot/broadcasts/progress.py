@@ -1,5 +1,7 @@
-"""The organizer's view of a running broadcast: one progress message, edited as it goes, then a
-final report (sent, blocked, failed with reasons, cancelled) sent once as a new message.
+"""The organizer's view of a running broadcast: one progress message, edited as it goes (its last
+edit shows the final counts), then a final report (sent, blocked, failed with reasons, cancelled)
+sent at most once as a new message, in the organizer's language when they created it
+(`progress_lang`).
 
 Everything is read from the database (the counts of the outbox rows), so whichever process holds
 the `broadcast-progress` lease reports, and a restarted one carries on where the last left off.
@@ -13,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
@@ -25,6 +27,7 @@ from ..i18n import as_language, render
 from ..storage.models import Broadcast, Person
 from ..telegram.jobs import LeasedJob
 from . import store
+from .wording import counted
 
 logger = logging.getLogger(__name__)
 
@@ -37,42 +40,41 @@ class Throttle(Protocol):
     async def acquire(self, chat_id: int, *, per_chat: bool = True) -> None: ...
 
 
+def outcomes(counts: store.Counts, lang: str, *, of_total: bool = False) -> dict[str, str]:
+    """Each outcome as words agreeing with its number (`1 envoyé`, `3 bloqués`); with `of_total`,
+    the sent ones out of the total (`1 envoyé sur 3`)."""
+    sent = counted("sent_of", counts.sent, lang, total=counts.total) if of_total else counted("sent", counts.sent, lang)
+    return {
+        "sent": sent,
+        "blocked": counted("blocked", counts.blocked, lang),
+        "failed": counted("failed", counts.failed, lang),
+        "cancelled": counted("cancelled", counts.cancelled, lang),
+    }
+
+
 def progress_text(broadcast: Broadcast, counts: store.Counts, lang: str) -> str:
-    key = N_("broadcast.progress.paused") if broadcast.status == "paused" else N_("broadcast.progress")
-    return render(
-        Message(
-            key,
-            {
-                "id": str(broadcast.id),
-                "done": counts.done,
-                "total": counts.total,
-                "sent": counts.sent,
-                "blocked": counts.blocked,
-                "failed": counts.failed,
-            },
-        ),
-        lang,
-    )
+    """Where a running broadcast stands; a cancelled one whose last rows are in flight is cancelling."""
+    keys = {"paused": N_("broadcast.progress.paused"), "cancelled": N_("broadcast.progress.cancelling")}
+    if broadcast.status == "cancelled" and counts.waiting == 0:
+        keys["cancelled"] = N_("broadcast.progress.cancelled")
+    words = outcomes(counts, lang)
+    params = {
+        "id": str(broadcast.id),
+        "handled": counted("handled_of", counts.done, lang, total=counts.total),
+        "sent": words["sent"],
+        "blocked": words["blocked"],
+        "failed": words["failed"],
+    }
+    running = N_("broadcast.progress")
+    return render(Message(keys.get(broadcast.status, running), params), lang)
 
 
 def report_text(broadcast: Broadcast, counts: store.Counts, lang: str) -> str:
     """The final report: every outcome, and the failures by reason."""
     key = N_("broadcast.report.cancelled") if broadcast.status == "cancelled" else N_("broadcast.report")
     reasons = "\n".join(f"• {reason}: {number}" for reason, number in counts.failures.items())
-    text = render(
-        Message(
-            key,
-            {
-                "id": str(broadcast.id),
-                "total": counts.total,
-                "sent": counts.sent,
-                "blocked": counts.blocked,
-                "failed": counts.failed,
-                "cancelled": counts.cancelled,
-            },
-        ),
-        lang,
-    )
+    params = {"id": str(broadcast.id), **outcomes(counts, lang, of_total=True)}
+    text = render(Message(key, params), lang)
     return f"{text}\n{reasons}" if reasons else text
 
 
@@ -105,13 +107,19 @@ class ProgressReporter:
         return LeasedJob(LEASE, reporter.run_once, EVERY)
 
     async def run_once(self, at: datetime) -> int:
-        """One round over the broadcasts not reported yet; how many messages were sent or edited."""
+        """One round: every `sending` broadcast with nothing waiting is marked done, progress chat or
+        not (a broadcast from the command line, or whose organizer was erased, has none); those with
+        a progress chat and no report yet get their progress shown. How many messages were sent or
+        edited."""
         async with self.sessions() as session:
             ids = list(
                 (
                     await session.execute(
                         select(Broadcast.id)
-                        .where(Broadcast.progress_chat_id.is_not(None), Broadcast.reported_at.is_(None))
+                        .where(
+                            Broadcast.reported_at.is_(None),
+                            or_(Broadcast.progress_chat_id.is_not(None), Broadcast.status == "sending"),
+                        )
                         .order_by(Broadcast.id)
                     )
                 ).scalars()
@@ -124,38 +132,65 @@ class ProgressReporter:
     async def _one(self, broadcast_id: int, at: datetime) -> int:
         async with self.sessions.begin() as session:
             broadcast = await store.get(session, broadcast_id)
-            if broadcast is None or broadcast.progress_chat_id is None:
+            if broadcast is None:
                 return 0
             if broadcast.status == "sending":
                 await store.finish(session, broadcast, at)
+            if broadcast.progress_chat_id is None:  # nobody to tell: finished is all there is to do
+                return 0
             counts = await store.counts(session, broadcast)
             lang = await self._language(session, broadcast)
             chat, message_id = broadcast.progress_chat_id, broadcast.progress_message_id
             over = broadcast.status in ("done", "cancelled") and counts.waiting == 0
-            text = report_text(broadcast, counts, lang) if over else progress_text(broadcast, counts, lang)
+            text = progress_text(broadcast, counts, lang)
+            report = report_text(broadcast, counts, lang) if over else None
             changed = text != broadcast.progress_text
             due = broadcast.progress_shown_at is None or at - broadcast.progress_shown_at >= self.interval
-        if over:
-            if await self._send(chat, text) is None:
-                return 0
-            await self._record(broadcast_id, at, text, reported=True)
-            return 1
-        if message_id is None:
+        if message_id is None:  # the progress message comes first, even for a broadcast already over
             sent = await self._send(chat, text)
             if sent is None:
                 return 0
             await self._record(broadcast_id, at, text, message_id=sent)
             return 1
-        if not changed or not due:
+        calls = 0
+        if changed and (due or report is not None):  # the final state is shown at once
+            if await self._edit(chat, message_id, text):
+                await self._record(broadcast_id, at, text)
+                calls += 1
+            elif report is None:
+                return 0
+        if report is not None:  # an edit that failed (the message deleted) does not hold the report back
+            calls += await self._report(broadcast_id, chat, at, report)
+        return calls
+
+    async def _report(self, broadcast_id: int, chat: int, at: datetime, text: str) -> int:
+        """The final report, at most once: claimed in the database before it is sent (another
+        process, or this one after a crash between sending and recording, finds it claimed), and
+        the claim is cleared again when the send fails so that a later round retries. A crash
+        between the claim and the send loses the report rather than sending it twice."""
+        async with self.sessions.begin() as session:
+            claimed = await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.reported_at.is_(None))
+                .values(reported_at=at)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return 0
+        if await self._send(chat, text) is None:
+            async with self.sessions.begin() as session:
+                await session.execute(
+                    update(Broadcast)
+                    .where(Broadcast.id == broadcast_id, Broadcast.reported_at == at)
+                    .values(reported_at=None)
+                )
             return 0
-        if not await self._edit(chat, message_id, text):
-            return 0
-        await self._record(broadcast_id, at, text)
         return 1
 
     async def _language(self, session: AsyncSession, broadcast: Broadcast) -> str:
-        chosen = None
-        if broadcast.created_by is not None:
+        """The organizer's language when the broadcast was created (`progress_lang`), else the one
+        they chose since, else the configured default."""
+        chosen = broadcast.progress_lang
+        if chosen is None and broadcast.created_by is not None:
             chosen = await session.scalar(select(Person.language).where(Person.id == broadcast.created_by))
         return as_language(chosen, as_language(self.default_language))
 
@@ -182,9 +217,7 @@ class ProgressReporter:
             return False
         return True
 
-    async def _record(
-        self, broadcast_id: int, at: datetime, text: str, *, message_id: int | None = None, reported: bool = False
-    ) -> None:
+    async def _record(self, broadcast_id: int, at: datetime, text: str, *, message_id: int | None = None) -> None:
         async with self.sessions.begin() as session:
             broadcast = await store.get(session, broadcast_id)
             if broadcast is None:
@@ -192,5 +225,3 @@ class ProgressReporter:
             broadcast.progress_text, broadcast.progress_shown_at = text, at
             if message_id is not None:
                 broadcast.progress_message_id = message_id
-            if reported:
-                broadcast.reported_at = at

@@ -9,6 +9,7 @@ builds the text from the broadcast (`broadcast_payload`).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,12 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules import Message
+from rules import N_, Message
 
 from ..errors import InputError
 from ..faq import store as audit
 from ..faq.store import Author  # who acts: a person (Telegram) or nobody (the command line), in a role
-from ..faq.telegram_html import check_html
+from ..faq.telegram_html import check_html, to_plain
 from ..i18n import LANGUAGES, render
 from ..storage.bulk import Lane
 from ..storage.leases import dialect_insert
@@ -32,6 +33,7 @@ from .message import MAX_TEXT
 KIND = "broadcast"
 BLOCKED = "blocked"  # the error of a row whose person blocked the bot (the sender's word)
 RUNNING = ("sending", "paused")
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers, braille blank: drawn empty
 
 
 class TextProblem(InputError):
@@ -44,12 +46,22 @@ class TextProblem(InputError):
 
 
 def text_problem(text: str) -> Message | None:
-    """Why a broadcast text cannot be sent (Telegram HTML, length), else None."""
-    from rules import N_
+    """Why a broadcast text cannot be sent (Telegram HTML, length, nothing visible), else None.
 
+    A text of spaces and invisible marks only (right-to-left or zero-width marks, fillers) is
+    refused: people would receive a message that looks empty.
+    """
     if len(text) > MAX_TEXT:
         return Message(N_("broadcast.too_long"), {"length": len(text), "limit": MAX_TEXT})
-    return check_html(text)
+    problem = check_html(text)
+    if problem is None and not any(_visible(char) for char in to_plain(text)):
+        return Message(N_("broadcast.invisible"))
+    return problem
+
+
+def _visible(char: str) -> bool:
+    """A character that draws something: not a space, control, format mark (RTL, zero-width), filler."""
+    return unicodedata.category(char)[0] not in "ZC" and char not in INVISIBLE_LETTERS
 
 
 def message_key(broadcast_id: int) -> str:
@@ -67,8 +79,12 @@ async def create(
     *,
     default_language: str,
     progress_chat_id: int | None = None,
+    progress_lang: str | None = None,
 ) -> Broadcast:
-    """The broadcast (status `sending`) and one outbox row per recipient, in the caller's transaction."""
+    """The broadcast (status `sending`) and one outbox row per recipient, in the caller's transaction.
+
+    `progress_chat_id`: where the progress and the report go (none from the command line);
+    `progress_lang`: their language (the organizer's at creation)."""
     for lang, text in (("fr", text_fr), ("en", text_en)):
         problem = text_problem(text)
         if problem is not None:
@@ -84,6 +100,7 @@ async def create(
         created_role=author.role,
         created_at=at,
         progress_chat_id=progress_chat_id,
+        progress_lang=progress_lang,
     )
     session.add(broadcast)
     await session.flush()
@@ -141,7 +158,11 @@ async def get(session: AsyncSession, broadcast_id: int, *, lock: bool = False) -
 
 
 async def pause(session: AsyncSession, broadcast_id: int, author: Author, at: datetime) -> Broadcast | None:
-    """Stop handing its rows to senders (those in flight finish); None unless it was sending."""
+    """Stop handing its rows to senders (those in flight finish); None unless it was sending with
+    rows still waiting (one with nothing left to send is finished here: it is done, not paused)."""
+    broadcast = await get(session, broadcast_id)
+    if broadcast is None or await finish(session, broadcast, at):
+        return None
     return await _change(session, broadcast_id, ("sending",), "paused", "broadcast.pause", author, at)
 
 
@@ -230,7 +251,7 @@ async def counts(session: AsyncSession, broadcast: Broadcast) -> Counts:
     tally: dict[str, int] = {}
     failures: dict[str, int] = {}
     for status, error, number in (await session.execute(query)).all():
-        if status == BLOCKED or (status == "failed" and error == BLOCKED):
+        if status == "failed" and error == BLOCKED:  # how the sender marks the rows of who blocked the bot
             status = BLOCKED
         elif status == "failed":
             reason = str(error or "unknown")

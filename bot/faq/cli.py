@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from rules import Program, UnknownProgramError, load_programs, select_programs
 
-from ..cli import _iso_date, refuse_repeated_keys, today_in
+from ..cli import iso_date, refuse_repeated_keys, today_in
 from ..clock import SystemClock
 from ..config import Config
 from ..errors import ConfigError, InputError
@@ -46,7 +46,7 @@ def add_commands(commands: argparse._SubParsersAction[Any], parser_class: type[a
     ask.add_argument("--batch", metavar="FILE.jsonl", help='one {"text", "lang", "program"} a line (- for stdin)')
     ask.add_argument("--lang", choices=LANGUAGES, help="the question's language (default: config default_language)")
     ask.add_argument("--program", metavar="ID", help="the offer the person chose (default: every offer)")
-    ask.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD")
+    ask.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD")
     ask.set_defaults(handler=cmd_ask)
 
     export = actions.add_parser("export", help="write every topic, staff answer and example to a YAML file")
@@ -73,7 +73,7 @@ def _no_database_yet(url: str) -> bool:
 
 
 @asynccontextmanager
-async def _database(config: Config, *, create: bool) -> AsyncIterator[async_sessionmaker[AsyncSession] | None]:
+async def database(config: Config, *, create: bool) -> AsyncIterator[async_sessionmaker[AsyncSession] | None]:
     """Sessions on the configured database, migrated; None when it does not exist and `create` is False."""
     from ..storage.db import sessionmaker
     from ..storage.migrate import open_migrated
@@ -92,21 +92,21 @@ async def _database(config: Config, *, create: bool) -> AsyncIterator[async_sess
 async def _live_content(config: Config) -> store.FaqContent:
     from . import store
 
-    async with _database(config, create=False) as sessions:
+    async with database(config, create=False) as sessions:
         if sessions is None:
             return store.EMPTY
         async with sessions() as session:
             return await store.load(session)
 
 
-async def _live_offers_and_content(
+async def live_offers_and_content(
     config: Config, shipped: dict[str, Program]
 ) -> tuple[dict[str, Program], store.FaqContent]:
     """The live offers (imported editions over the shipped files) and staff content."""
     from ..offers.catalog import OfferCatalog
     from . import store
 
-    async with _database(config, create=False) as sessions:
+    async with database(config, create=False) as sessions:
         if sessions is None:
             return shipped, store.EMPTY
         async with sessions() as session:
@@ -115,7 +115,7 @@ async def _live_offers_and_content(
             return offers.programs, await store.load(session)
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """The async part of a command; a database that fails midway is one line too."""
     import asyncio
 
@@ -133,7 +133,7 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 def cmd_ask(args: argparse.Namespace, config: Config) -> int:
     from .service import FaqService
 
-    programs, content = _run(_live_offers_and_content(config, load_programs(config.offers_path())))
+    programs, content = run_async(live_offers_and_content(config, load_programs(config.offers_path())))
     lang = args.lang or config.default_language
     if args.program is not None:
         select_programs(programs, [args.program])  # unknown: `program: unknown id ...`
@@ -209,7 +209,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
     from .exchange import export
 
     programs = load_programs(config.offers_path())
-    content = _run(_live_content(config))
+    content = run_async(_live_content(config))
     text, skipped = export(content, programs)
     if skipped:  # an offer removed from offers_dir since staff answered for it
         print(f"export: left out answers for offers no longer configured: {', '.join(skipped)}", file=sys.stderr)
@@ -237,7 +237,7 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
     programs = load_programs(config.offers_path())
     source = "stdin" if args.file == STDIO else Path(args.file).name
     topics = parse(_read_text(args.file, source), source, programs)
-    for line in _run(_import(config, source, topics, programs, dry_run=args.dry_run)):
+    for line in run_async(_import(config, source, topics, programs, dry_run=args.dry_run)):
         print(line)
     return 0
 
@@ -251,7 +251,7 @@ async def _import(
     from . import store
     from .exchange import changes, describe
 
-    async with _database(config, create=not dry_run) as sessions:
+    async with database(config, create=not dry_run) as sessions:
         if sessions is None:
             found = changes(source, topics, store.EMPTY)
             return [*describe(found, source, programs), _dry_run_line(source, found)]

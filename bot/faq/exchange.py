@@ -95,7 +95,7 @@ class TopicFile:
 # --- reading ---------------------------------------------------------------------------------
 
 
-class _UniqueKeys(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """YAML that refuses a key given twice in a mapping (PyYAML would keep the last silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -115,7 +115,7 @@ class _UniqueKeys(yaml.SafeLoader):
 def parse(text: str, source: str, programs: Mapping[str, Program]) -> list[TopicFile]:
     """The topics of a file, validated against the offers; `InputError` with one line otherwise."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark is not None else ""

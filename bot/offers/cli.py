@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from rules import Program, load_programs
 from rules.model import NotStated, parse_program
 
-from ..cli import _iso_date, today_in
+from ..cli import iso_date, today_in
 from ..clock import Clock, SystemClock
-from ..config import Config
+from ..config import Config, yaml_problem
 from ..errors import InputError
-from ..faq.cli import _database, _run  # one home for "the configured database, migrated" in commands
+from ..faq.cli import database, run_async  # one home for "the configured database, migrated" in commands
 from ..i18n import LANGUAGES
 
 if TYPE_CHECKING:  # imported by the command that needs it: `python -m bot` builds this parser
@@ -48,7 +48,7 @@ def add_commands(commands: argparse._SubParsersAction[Any], parser_class: type[a
     load.set_defaults(handler=cmd_import)
 
     listing = actions.add_parser("list", help="the live version of each offer")
-    listing.add_argument("--today", type=_iso_date("today"), metavar="YYYY-MM-DD", help="open or closed on this day")
+    listing.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD", help="open or closed on this day")
     listing.add_argument("--lang", choices=LANGUAGES, default="fr", help="the language of the titles")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=cmd_list)
@@ -62,9 +62,9 @@ def _offer_loader() -> type[Any]:
     impossible date (2027-02-30) is then refused naming its key, not by the YAML reader."""
     import yaml
 
-    from ..faq.exchange import _UniqueKeys  # one home for the duplicate-key check
+    from ..faq.exchange import UniqueKeyLoader  # one home for the duplicate-key check
 
-    class OfferLoader(_UniqueKeys):
+    class OfferLoader(UniqueKeyLoader):
         pass
 
     def as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
@@ -86,13 +86,14 @@ def read_offer_file(path: Path) -> Program:
         raise InputError(f"{path.name}: cannot read: {error.strerror or error}") from None
     try:
         raw = yaml.load(text, Loader=_offer_loader())  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        raise InputError(f"{path.name}:{line} not valid YAML: {getattr(error, 'problem', None) or error}") from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise InputError(yaml_problem(path.name, error)) from None
     if not isinstance(raw, dict):
         raise InputError(f"{path.name}: expected an offer (id: ..., title: ..., deadline: ...), as in rules/offers")
-    return parse_program(raw, path.name)
+    try:
+        return parse_program(raw, path.name)
+    except RecursionError:  # a value nested too deeply for the schema's checks
+        raise InputError(f"{path.name}: a value is nested too deeply") from None
 
 
 def importer(by: str | None) -> str:
@@ -128,7 +129,7 @@ def import_files(
     """Import validated offers (or, in a dry run, say what would change); the report's lines."""
     shipped = load_programs(config.offers_path())
     at = (clock or SystemClock()).now()
-    results = _run(_import(config, [p for _, p in files], shipped, by, at, dry_run=dry_run))
+    results = run_async(_import(config, [p for _, p in files], shipped, by, at, dry_run=dry_run))
     lines: list[str] = []
     for (path, _), result in zip(files, results, strict=True):
         lines.extend(_report(path.name, result, dry_run=dry_run))
@@ -146,7 +147,7 @@ async def _import(
 
     from . import store
 
-    async with _database(config, create=not dry_run) as sessions:
+    async with database(config, create=not dry_run) as sessions:
         if sessions is None:  # no database yet: the shipped files are live
             return store.plan(programs, store.shipped_editions(shipped), {}, by, at)
         async with sessions() as session:
@@ -190,7 +191,7 @@ def _report(source: str, result: Imported, *, dry_run: bool) -> list[str]:
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
     shipped = load_programs(config.offers_path())
     today = args.today or today_in(config)
-    rows = [_row(edition, config, today, args.lang) for edition in _run(_live(config, shipped)).values()]
+    rows = [_row(edition, config, today, args.lang) for edition in run_async(_live(config, shipped)).values()]
     if args.json:
         json.dump({"today": today.isoformat(), "offers": rows}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -215,7 +216,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
 async def _live(config: Config, shipped: Mapping[str, Program]) -> dict[str, Edition]:
     from . import store
 
-    async with _database(config, create=False) as sessions:
+    async with database(config, create=False) as sessions:
         if sessions is None:
             return store.shipped_editions(shipped)
         async with sessions() as session:

@@ -4,7 +4,9 @@ Nothing is held in memory between runs: each run looks at every live offer's sch
 latest reminder due (a bot down over the 14-day and 7-day moments sends the 7-day one, once), and
 queues it in the outbox for each subscriber who subscribed by that moment and has no row for it
 yet. The outbox's unique (message key, person) makes a second run, a restart or a second process
-queue nothing twice. One process runs it at a time (the `reminders` lease), but correctness does
+queue nothing twice. Each row expires when the deadline ends (`expires_at`): a bot down until
+after it never sends it. A new edition that moves an offer's deadline cancels the rows queued for
+the old one (`_drop_outdated`). One process runs it at a time (the `reminders` lease), but correctness does
 not depend on that.
 """
 
@@ -15,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rules import N_, Message, Program, Quantity
@@ -29,13 +31,14 @@ from ..storage.bulk import Lane, Recipient, queue
 from ..storage.models import OutboxMessage, Person, Subscription
 from ..telegram.payloads import to_payloads
 from .schedule import Moment, Schedule, schedule
-from .subscriptions import TOPIC, off_button
+from .subscriptions import KEY_PREFIX, TOPIC, off_button
 
 logger = logging.getLogger(__name__)
 
 KIND = "reminder"
 REMINDERS_EVERY = 60.0  # seconds between two looks for due reminders (the first at start-up)
 BATCH = 500  # subscribers per transaction: memory stays flat in the number of subscribers
+DEADLINE_MOVED = "deadline moved"  # the error of a pending reminder whose offer's deadline changed
 
 
 def reminder_message(program: Program, plan: Schedule, at: datetime, lang: str) -> Rendered:
@@ -55,10 +58,15 @@ def reminder_message(program: Program, plan: Schedule, at: datetime, lang: str) 
     if how is not None:
         apply = render(Message(N_("reminder.how_to_apply"), {"how": how}), lang)
     else:
-        apply = render(Message(N_("reminder.contact"), {"contact": VALUES["where_to_ask"](facts) or ""}), lang)
+        contact = VALUES["where_to_ask"](facts) or _capitalized(render(N_("faq.value.not_stated"), lang))
+        apply = render(Message(N_("reminder.contact"), {"contact": contact}), lang)
     heading = render(Message(N_("reminder.heading"), {"title": title}), lang)
     stop = RenderedButton(off_button(program.id), render(N_("reminder.button.off"), lang))
     return Rendered(f"{opening}\n\n{apply}", heading=heading, buttons=(stop,))
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def reminder_payload(program: Program, plan: Schedule, at: datetime, lang: str) -> dict[str, object]:
@@ -101,6 +109,7 @@ class ReminderScheduler:
         added = 0
         for program in list(self.offers_source().values()):
             plan = schedule(program, self.defaults, self.zone)
+            await self._drop_outdated(program.id, plan)
             due = None if plan is None else plan.due(moment)
             if plan is None or due is None:
                 continue
@@ -120,13 +129,43 @@ class ReminderScheduler:
                     if lang not in payloads:
                         payloads[lang] = reminder_payload(program, plan, at, lang)
                     recipients.append(Recipient(person_id, int(external_id), dict(payloads[lang])))
-                added += await queue(session, recipients, message_key=key, kind=KIND, lane=Lane.REMINDER, at=at)
+                added += await queue(
+                    session,
+                    recipients,
+                    message_key=key,
+                    kind=KIND,
+                    lane=Lane.REMINDER,
+                    at=at,
+                    expires_at=plan.ends_at,  # never sent once the deadline has passed
+                )
             if len(batch) < BATCH:
                 break
             after = batch[-1][0]
         if added:
             logger.info("reminder %s queued for %d people", key, added)
         return added
+
+    async def _drop_outdated(self, program_id: str, plan: Schedule | None) -> int:
+        """Cancel the offer's pending reminders queued for a deadline it no longer has (a new edition
+        moved it, or states none): their key's date (`reminder:<id>:<date>:`) is not the live one."""
+        offer = f"{KEY_PREFIX}{program_id}:"
+        outdated = (
+            (OutboxMessage.kind == KIND)
+            & (OutboxMessage.status == "pending")
+            & OutboxMessage.message_key.startswith(offer, autoescape=True)
+        )
+        if plan is not None:
+            outdated &= ~OutboxMessage.message_key.startswith(f"{offer}{plan.deadline.isoformat()}:", autoescape=True)
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(outdated)
+                .values(status="cancelled", error=DEADLINE_MOVED, payload={}, lease_owner=None)
+            )
+        dropped = int(getattr(result, "rowcount", 0) or 0)
+        if dropped:
+            logger.info("reminders of %s for an outdated deadline cancelled: %d", program_id, dropped)
+        return dropped
 
     @staticmethod
     def _subscribers(program_id: str, key: str, due: Moment, after: int) -> Select[tuple[int, str, str | None]]:

@@ -2,7 +2,8 @@
 `remind:off:<offer>`, `remind:off:*` and the `/reminders` command, the same on every channel.
 
 A subscription is a row (`subscriptions`, topic `deadline`) kept only for someone who accepted the
-privacy notice. A press from someone the bot does not know (an old reminder's button after
+privacy notice. Opting out also cancels what is already queued for the person (`_stop`,
+`_stop_all`). A press from someone the bot does not know (an old reminder's button after
 /forget) is answered without keeping anything: the turn drops the row it made. Forged offer ids,
 closed offers and offers without a deadline change nothing and say why.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import N_, Message, Program, Quantity
@@ -23,6 +24,7 @@ from ..config import RemindersConfig
 from ..i18n import render
 from ..render import Rendered, RenderedButton
 from ..services.effects import Effect, Reply
+from ..storage.bulk import cancel_queued
 from ..storage.leases import dialect_insert
 from ..storage.models import Person, Subscription
 from .schedule import Schedule, schedule
@@ -32,6 +34,8 @@ COMMAND = "reminders"
 BUTTON = "remind"  # remind:on:<offer>, remind:off:<offer>, remind:off:*
 ALL = "*"
 BUTTON_BYTES = 64  # the longest button id Telegram carries (callback data)
+KEY_PREFIX = "reminder:"  # reminder rows are keyed reminder:<offer>:<deadline>:<days before>
+UNSUBSCRIBED = "unsubscribed"  # the error of a queued row cancelled because its person opted out
 
 
 @dataclass(frozen=True)
@@ -181,13 +185,21 @@ async def _start(
 async def _stop(
     session: AsyncSession, person: Person, program_id: str, program: Program | None, lang: str
 ) -> list[Effect]:
-    """Stop one offer's reminders; an offer no longer live can still be stopped by its id."""
+    """Stop one offer's reminders; an offer no longer live can still be stopped by its id.
+
+    What is already queued stops too: the person's pending rows keyed `reminder:<offer>:` are
+    cancelled; and when no subscription is left, every pending bulk row of theirs (reminders of
+    other offers, broadcasts) is cancelled, since nobody without a subscription receives any."""
     ended = await session.execute(
         delete(Subscription)
         .where(Subscription.person_id == person.id, Subscription.program_id == program_id, Subscription.topic == TOPIC)
         .returning(Subscription.id)
     )
     stopped = bool(ended.all())
+    await cancel_queued(session, person.id, key_prefix=f"{KEY_PREFIX}{program_id}:", reason=UNSUBSCRIBED)
+    left = await session.scalar(select(func.count()).where(Subscription.person_id == person.id))
+    if not left:
+        await cancel_queued(session, person.id, reason=UNSUBSCRIBED)
     if program is None:  # a forged id, or an offer no longer offered: its own id names it
         return _say(N_("reminders.off"), lang, title=program_id) if stopped else _say(N_("reminders.unknown"), lang)
     title = program.short_title.localized()
@@ -195,8 +207,10 @@ async def _stop(
 
 
 async def _stop_all(session: AsyncSession, person: Person, lang: str) -> list[Effect]:
-    """Every subscription ends: no reminder and no broadcast reaches the person any more."""
+    """Every subscription ends and every pending bulk row of the person (reminders, broadcasts) is
+    cancelled: no reminder and no broadcast reaches them any more, not even one already queued."""
     ended = await session.execute(
         delete(Subscription).where(Subscription.person_id == person.id).returning(Subscription.id)
     )
+    await cancel_queued(session, person.id, reason=UNSUBSCRIBED)
     return _say(N_("reminders.off_all") if ended.all() else N_("reminders.none"), lang)

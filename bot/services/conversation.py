@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialogs.engine import Engine, Event
@@ -30,9 +31,9 @@ from ..i18n import Lang, as_language, gettext, render
 from ..offers.catalog import OfferCatalog
 from ..reminders import subscriptions
 from ..render import Rendered, render_output
-from ..storage import repo
+from ..storage import bulk, repo
 from ..storage.db import scrub
-from ..storage.models import Person
+from ..storage.models import Person, Subscription
 from . import privacy
 from .effects import Effect, Erased, Reply, SendDocument
 from .inputs import Input, InputKind, PersonKey
@@ -114,6 +115,8 @@ class ConversationService:
             person, created = await repo.claim_person(session, key.channel, key.external_id, self.clock.now())
             current = Turn(self, session, person, created=created)
             yield current
+            if current.unreachable:
+                await end_subscriptions(session, person.id)
             if current.discarded:  # nothing worth keeping was said: keep nothing, not even the id
                 await repo.erase_person(session, person.id)
         if current.erased:
@@ -157,6 +160,13 @@ class ConversationService:
         return as_language(person.language if person else None, fallback)
 
 
+async def end_subscriptions(session: AsyncSession, person_id: int) -> None:
+    """Someone who blocked the bot gets nothing more: their subscriptions end and what was queued
+    for them in bulk is cancelled (they opt in again after unblocking, if they wish)."""
+    await session.execute(delete(Subscription).where(Subscription.person_id == person_id))
+    await bulk.cancel_queued(session, person_id, reason="blocked")
+
+
 @dataclass
 class Turn:
     """The work of one transaction on one person; `apply` may be called for several inputs in order."""
@@ -167,6 +177,7 @@ class Turn:
     created: bool = False  # the row was made by this turn
     erased: bool = False
     kept: bool = False  # a dialog state was saved: the person is someone to remember
+    unreachable: bool = False  # the person blocked the bot during this turn
 
     @property
     def discarded(self) -> bool:
@@ -175,8 +186,10 @@ class Turn:
         return self.created and not self.kept and not self.erased
 
     def mark_reachable(self, reachable: bool) -> None:
-        """The channel says the person blocked (or unblocked) the bot."""
+        """The channel says the person blocked (or unblocked) the bot: when blocked, their
+        subscriptions end at the end of the turn, as when Telegram refuses a message (403)."""
         self.person.blocked = not reachable
+        self.unreachable = not reachable
 
     async def apply(self, input: Input) -> list[Effect]:
         """The person's input applied to their dialog; never raises on anything a person can send."""

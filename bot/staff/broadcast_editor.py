@@ -16,10 +16,12 @@ from rules import N_, Program
 from ..broadcasts import store
 from ..broadcasts.audience import Audience, Kind, count
 from ..broadcasts.message import MAX_TEXT, broadcast_message
+from ..broadcasts.progress import outcomes
+from ..broadcasts.wording import counted
 from ..faq.store import Author
 from ..i18n import LANGUAGES, render
 from ..render import Rendered
-from .desk import Desk, Step
+from .desk import ButtonHandler, Desk, Step
 from .roles import Role, telegram_user
 
 ALL = "all"
@@ -104,22 +106,25 @@ def _ask_kind(desk: Desk) -> None:
 async def _pick_kind(desk: Desk, arg: str) -> None:
     if arg not in Kind.__members__.values():
         return desk.stale()
-    desk.goto(Step.BC_OFFER, kind=arg, program=None)
-    buttons = [(f"offer:{i}", p.short_title.localized().in_language(desk.lang)) for i, p in enumerate(_programs(desk))]
+    programs = _programs(desk)
+    desk.goto(Step.BC_OFFER, kind=arg, program=None, offers=[p.id for p in programs])  # what the buttons' indexes mean
+    buttons = [(f"offer:{i}", p.short_title.localized().in_language(desk.lang)) for i, p in enumerate(programs)]
     if arg == Kind.SUBSCRIBERS:
         buttons.append((f"offer:{ALL}", desk.text(N_("broadcast.offer.all"))))
     desk.say(N_("broadcast.pick_offer"), *buttons, _cancel_button(desk))
 
 
 async def _pick_offer(desk: Desk, arg: str) -> None:
-    programs = _programs(desk)
+    """An offer button: its index in the list shown with the buttons (kept in the flow's state), so
+    that an offer imported or withdrawn meanwhile never makes a button pick another offer."""
+    shown = [str(offer) for offer in desk.state.get("offers") or []]
     if arg == ALL and desk.state.get("kind") == Kind.SUBSCRIBERS:
         program = None
-    elif arg.isascii() and arg.isdigit() and int(arg) < len(programs):
-        program = programs[int(arg)].id
+    elif arg.isascii() and arg.isdigit() and int(arg) < len(shown) and shown[int(arg)] in desk.faq.programs:
+        program = shown[int(arg)]
     else:
         return desk.stale()
-    desk.goto(Step.BC_LANG, program=program)
+    desk.goto(Step.BC_LANG, program=program, offers=None)
     buttons = [(f"lang:{lang}", desk.text(LANG_LABELS[lang])) for lang in (BOTH, *LANGUAGES)]
     desk.say(N_("broadcast.pick_lang"), *buttons, _cancel_button(desk))
 
@@ -141,7 +146,7 @@ async def _show_preview(desk: Desk) -> None:
             desk.text(
                 N_("broadcast.summary"),
                 audience=describe(desk, audience),
-                count=total,
+                people=counted("people", total, desk.lang),
                 fr=reached["fr"],
                 en=reached["en"],
             )
@@ -153,7 +158,8 @@ async def _show_preview(desk: Desk) -> None:
             desk.show(broadcast_message(desk.state[lang], lang))
     buttons = [("audience", desk.text(N_("broadcast.button.audience"))), _cancel_button(desk)]
     if total:
-        desk.say(N_("broadcast.confirm"), ("send", desk.text(N_("broadcast.button.send"))), *buttons, count=total)
+        send = ("send", desk.text(N_("broadcast.button.send")))
+        desk.say(N_("broadcast.confirm"), send, *buttons, people=counted("people", total, desk.lang))
     else:
         desk.say(N_("broadcast.nobody"), *buttons)
 
@@ -177,16 +183,19 @@ async def _send(desk: Desk, arg: str) -> None:
             desk.at,
             default_language=desk.default_language,
             progress_chat_id=telegram_user(desk.key),
+            progress_lang=desk.lang,
         )
     except store.TextProblem as problem:  # cannot happen with checked texts, unless the limits changed
         desk.show(Rendered(desk.text(N_("broadcast.refused"), reason=render(problem.message, desk.lang))))
         return
     desk.end()
-    key = N_("broadcast.created") if broadcast.total else N_("broadcast.nobody")
-    desk.show(Rendered(desk.text(key, id=str(broadcast.id), count=broadcast.total)))
+    if not broadcast.total:
+        desk.show(Rendered(desk.text(N_("broadcast.nobody"))))
+        return
+    people = counted("people", broadcast.total, desk.lang)
+    desk.show(Rendered(desk.text(N_("broadcast.created"), id=str(broadcast.id), people=people)))
 
 
-ButtonHandler = Callable[[Desk, str], Awaitable[None]]
 # The /broadcast flow's buttons: (step, action) -> handler; any other pair is a stale button.
 BUTTONS: dict[tuple[str, str], ButtonHandler] = {
     (Step.BC_KIND, "kind"): _pick_kind,
@@ -198,15 +207,8 @@ BUTTONS: dict[tuple[str, str], ButtonHandler] = {
 
 
 async def press(desk: Desk, action: str, arg: str) -> None:
-    """A button of the /broadcast flow (nonce and role already checked)."""
-    if action == "cancel":
-        desk.end()
-        desk.show(Rendered(desk.text(N_("staff.cancelled"))))
-        return
-    handler = BUTTONS.get((desk.step or "", action))
-    if handler is None:
-        return desk.stale()
-    await handler(desk, arg)
+    """A button of the /broadcast flow (nonce and role already checked): `Desk.press`."""
+    await desk.press(BUTTONS, action, arg)
 
 
 # --- /broadcasts -------------------------------------------------------------------------------
@@ -234,11 +236,7 @@ async def _show_list(desk: Desk) -> None:
                 id=str(broadcast.id),
                 status=desk.text(STATUS_LABELS.get(broadcast.status, broadcast.status)),
                 audience=describe(desk, audience),
-                total=counts.total,
-                sent=counts.sent,
-                blocked=counts.blocked,
-                failed=counts.failed,
-                cancelled=counts.cancelled,
+                **outcomes(counts, desk.lang, of_total=True),
             )
         )
         if broadcast.status == "sending":

@@ -9,7 +9,7 @@ Someone without the role gets a polite refusal, whatever they send.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -142,6 +142,19 @@ class Desk:
     def end(self) -> None:
         self.state = {}
 
+    async def press(self, buttons: Mapping[tuple[str, str], ButtonHandler], action: str, arg: str) -> None:
+        """A button of a step-by-step flow (nonce and role already checked): `cancel` ends the flow
+        at any step; otherwise the flow's (step, action) table says what to do, and a pair it does
+        not have is a stale button (nothing changes)."""
+        if action == "cancel":
+            self.end()
+            self.show(Rendered(self.text(N_("staff.cancelled"))))
+            return
+        handler = buttons.get((self.step or "", action))
+        if handler is None:
+            return self.stale()
+        await handler(self, arg)
+
     @property
     def author(self) -> store.Author:
         role = Role.ADMIN if Role.ADMIN in self.roles else Role.STAFF
@@ -149,6 +162,7 @@ class Desk:
 
 
 Handler = Callable[[Desk, str], Awaitable[None]]
+ButtonHandler = Handler  # a flow's button: (desk, the button's argument)
 
 
 @dataclass(frozen=True)

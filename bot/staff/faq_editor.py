@@ -19,7 +19,7 @@ from ..faq import store
 from ..faq.answers import BUILTIN_TOPICS, PLACEHOLDERS, check_template, fill
 from ..i18n import render
 from ..render import Rendered, render_output
-from .desk import Desk, Step
+from .desk import ButtonHandler, Desk, Step
 
 ALL = "all"
 
@@ -147,7 +147,6 @@ async def _undo_button(desk: Desk, arg: str) -> None:
     await _undo(desk)
 
 
-ButtonHandler = Callable[[Desk, str], Awaitable[None]]
 # The /faq flow's buttons: (step, action) -> handler; any other pair is a stale button.
 BUTTONS: dict[tuple[str, str], ButtonHandler] = {
     (Step.TOPIC, "pick"): _pick_topic,
@@ -164,15 +163,8 @@ BUTTONS: dict[tuple[str, str], ButtonHandler] = {
 
 
 async def press(desk: Desk, action: str, arg: str) -> None:
-    """A button of the /faq flow (its nonce already checked): cancel at any step, else the table."""
-    if action == "cancel":
-        desk.end()
-        desk.show(Rendered(desk.text(N_("staff.cancelled"))))
-        return
-    handler = BUTTONS.get((desk.step or "", action))
-    if handler is None:
-        return desk.stale()
-    await handler(desk, arg)
+    """A button of the /faq flow (its nonce already checked): `Desk.press`."""
+    await desk.press(BUTTONS, action, arg)
 
 
 def _show_menu(desk: Desk, ref: str) -> None:

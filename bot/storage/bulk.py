@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .leases import dialect_insert
@@ -43,6 +44,7 @@ async def queue(
     lane: Lane,
     at: datetime,
     broadcast_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> int:
     """Queue the message for each recipient not queued yet; how many rows were added."""
     rows = [
@@ -58,6 +60,7 @@ async def queue(
             "message_key": message_key,
             "priority": int(lane),
             "broadcast_id": broadcast_id,
+            "expires_at": expires_at,
         }
         for r in recipients
     ]
@@ -67,3 +70,19 @@ async def queue(
     statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["message_key", "person_id"])
     added = await session.execute(statement.returning(OutboxMessage.id), rows)  # rowcount is unreliable for many rows
     return len(added.all())
+
+
+async def cancel_queued(session: AsyncSession, person_id: int, *, key_prefix: str | None = None, reason: str) -> int:
+    """The person's bulk messages still waiting (all, or those whose key starts with `key_prefix`)
+    are cancelled with `reason`: someone who opted out receives nothing already queued."""
+    waiting = (
+        (OutboxMessage.person_id == person_id)
+        & (OutboxMessage.priority >= int(Lane.REMINDER))
+        & (OutboxMessage.status == "pending")
+    )
+    if key_prefix is not None:
+        waiting &= OutboxMessage.message_key.startswith(key_prefix, autoescape=True)
+    result = await session.execute(
+        update(OutboxMessage).where(waiting).values(status="cancelled", error=reason, payload={}, lease_owner=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

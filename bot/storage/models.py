@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -307,6 +308,7 @@ class Broadcast(Base):
     progress_shown_at: Mapped[datetime | None]
     progress_text: Mapped[str | None] = mapped_column(Text)  # the last shown, so an unchanged one is not re-sent
     reported_at: Mapped[datetime | None]  # the final report was sent to the organizer
+    progress_lang: Mapped[str | None] = mapped_column(String(2))  # the organizer's language for progress and report
 
 
 class Lease(Base):
@@ -328,6 +330,12 @@ class RateBucket(Base):
     refilled_at: Mapped[datetime]
 
 
+_WAITING = text("status IN ('pending', 'sending')")
+# The same condition for queries: written as the index is, so that SQLite's planner sees the
+# partial index applies (a bound `IN (?, ?)` proves nothing to it, and it would scan the table).
+OUTBOX_WAITING = text("outbox.status IN ('pending', 'sending')")
+
+
 class OutboxMessage(Base):
     """A message to send, written in the same transaction as the state that produced it.
 
@@ -338,8 +346,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_pending", "status", "not_before"),
-        Index("ix_outbox_bulk", "priority", "status", "not_before"),
+        # what is still to send, by lane then age: a sender reads it in order and stops at its batch
+        Index("ix_outbox_due", "priority", "id", sqlite_where=_WAITING, postgresql_where=_WAITING),
         UniqueConstraint("message_key", "person_id", name="uq_outbox_message_recipient"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -356,6 +364,8 @@ class OutboxMessage(Base):
     # Which process holds the "sending" lease: a restarted process reclaims its predecessor's at once.
     lease_owner: Mapped[str | None] = mapped_column(String(96))
     message_key: Mapped[str | None] = mapped_column(String(96))  # e.g. broadcast:12, reminder:<offer>:<deadline>:7
+    # a bulk message that no longer makes sense after this moment (a reminder, at its deadline) is not sent
+    expires_at: Mapped[datetime | None]
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     broadcast_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("broadcasts.id", ondelete="CASCADE", name="fk_outbox_broadcast_id_broadcasts"), index=True

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import OutboxMessage, Person
+from .models import OUTBOX_WAITING, OutboxMessage, Person
 from .repo import is_postgres, now
 
 LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
@@ -196,7 +196,7 @@ async def claim_unkeyed(
 
 async def people_with_due_messages(session: AsyncSession, at: datetime | None = None) -> list[int]:
     query = select(OutboxMessage.person_id).where(
-        OutboxMessage.status.in_(("pending", "sending")),
+        OUTBOX_WAITING,
         OutboxMessage.not_before <= (at or now()),
         OutboxMessage.priority == 0,  # bulk rows go through the bulk sender
     )

@@ -27,13 +27,15 @@ BURST_SECONDS = 0.1  # the default capacity, in seconds of the rate
 
 
 async def _bucket(session: AsyncSession, name: str, capacity: float, at: datetime) -> RateBucket:
-    insert = dialect_insert(session)
-    statement = insert(RateBucket).values(name=name, tokens=capacity, refilled_at=at)
-    await session.execute(statement.on_conflict_do_nothing(index_elements=[RateBucket.name]))
-    query = select(RateBucket).where(RateBucket.name == name)
+    query = select(RateBucket).where(RateBucket.name == name).execution_options(populate_existing=True)
     if is_postgres(session):
         query = query.with_for_update()
-    bucket = (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
+    bucket = (await session.execute(query)).scalar_one_or_none()
+    if bucket is None:  # the first use: created full (two processes at once: one insert wins)
+        insert = dialect_insert(session)
+        statement = insert(RateBucket).values(name=name, tokens=capacity, refilled_at=at)
+        await session.execute(statement.on_conflict_do_nothing(index_elements=[RateBucket.name]))
+        bucket = (await session.execute(query)).scalar_one()
     return bucket
 
 
@@ -62,7 +64,8 @@ async def take(
     least = max(1, min(at_least, want, math.floor(capacity)))
     available = math.floor(tokens + 1e-9)
     granted = max(0, min(want, available)) if available >= least else 0
-    bucket.tokens, bucket.refilled_at = tokens - granted, max(at, bucket.refilled_at)
+    if granted:  # nothing granted, nothing written: the refill is computed from the stored moment
+        bucket.tokens, bucket.refilled_at = tokens - granted, max(at, bucket.refilled_at)
     wait = 0.0 if granted else (least - tokens) / rate
     return granted, wait
 

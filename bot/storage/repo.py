@@ -342,7 +342,12 @@ async def erase_person(session: AsyncSession, person_id: int, at: datetime | Non
     Rows are deleted explicitly rather than by cascade, so the erasure does not depend on SQLite
     connections having `foreign_keys` on. The inbox keeps nothing of updates once applied; those
     not applied yet came after the erasure was asked for, and start a new conversation.
+
+    The person's row is locked first, before any outbox row of theirs: the lock order of every
+    writer (a bulk record, a reply's record), so an erasure and a send never deadlock.
     """
+    if is_postgres(session):  # as `outbox.lock_chat_owner` (which imports this module)
+        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
     for table in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
         await session.execute(delete(table).where(table.person_id == person_id))
     # a broadcast they sent stays, unsigned, and its progress is no longer shown in their chat
@@ -371,10 +376,17 @@ async def erase_person(session: AsyncSession, person_id: int, at: datetime | Non
 
 
 async def purge_expired(session: AsyncSession, retention_days: int, at: datetime | None = None) -> int:
-    """Erase everyone inactive for longer than the retention; returns how many."""
+    """Erase everyone inactive for longer than the retention; returns how many.
+
+    The expired people are locked first, in id order (the order a bulk record locks people in),
+    before any of their rows: no deadlock with a sender recording a batch meanwhile.
+    """
     moment = at or now()
     cutoff = moment - timedelta(days=retention_days)
-    expired = (await session.execute(select(Person).where(Person.last_seen_at < cutoff))).scalars().all()
+    query = select(Person).where(Person.last_seen_at < cutoff).order_by(Person.id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    expired = (await session.execute(query)).scalars().all()
     ids = [person.id for person in expired]
     for person in expired:
         key = person_key(person.channel, person.external_id)
@@ -383,7 +395,10 @@ async def purge_expired(session: AsyncSession, retention_days: int, at: datetime
     old_updates = moment - timedelta(days=max(retention_days, 7))
     await session.execute(delete(InboxUpdate).where(InboxUpdate.processed_at < old_updates))
     await session.execute(
-        delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff)
+        # finished rows only: a row in flight is left to its sender (never a lock awaited here)
+        delete(OutboxMessage).where(
+            OutboxMessage.status.not_in(("pending", "sending")), OutboxMessage.created_at < cutoff
+        )
     )
     await session.execute(delete(UnansweredQuestion).where(UnansweredQuestion.asked_at < cutoff))  # kept no longer
     return len(ids)

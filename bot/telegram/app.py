@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from aiohttp import web
@@ -227,19 +228,34 @@ async def serve(
                 await _set_webhook(application, hook.public_url, secret, stop)
             logger.info("bot ready: webhook on %s:%s/%s", hook.listen, hook.port, hook.url_path)
             await stop.wait()
-    finally:
+    finally:  # every step bounded: a stop never hangs, whatever is stuck (what was not sent stays queued)
         background.cancel()
         periodic.cancel()
-        bulk.cancel()
+        bulk.cancel()  # its batches in flight get `close_wait` seconds, then are cancelled
         if runner is not None:
-            await runner.cleanup()
-        await application.stop()  # no update is being handled any more
-        await asyncio.gather(background, periodic, bulk, return_exceptions=True)
-        await jobs.release()
-        await service.sender.close()  # delayed sends: their messages stay queued for the next start
-        await application.shutdown()
-        await service.sender.liveness.stop()
-        await database.dispose()
+            await _bounded("the webhook server", runner.cleanup())
+        await _bounded("update handling", application.stop())  # no update is being handled any more
+        await _bounded("the background tasks", asyncio.gather(background, periodic, bulk, return_exceptions=True))
+        await _bounded("the job leases", jobs.release())
+        await _bounded("the delayed sends", service.sender.close())  # their messages stay queued
+        await _bounded("the Telegram client", application.shutdown())
+        await _bounded("the liveness", service.sender.liveness.stop())
+        await _bounded("the database", database.dispose())
+
+
+STOP_STEP = 10.0  # seconds one step of a stop may take before it is abandoned
+
+
+async def _bounded(what: str, step: Awaitable[object], seconds: float = STOP_STEP) -> None:
+    """Await one step of a stop for at most `seconds`; then cancel it and go on (logged)."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        logger.warning("stopping: %s did not finish in %.0fs; abandoned", what, seconds)
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    elif not task.cancelled() and (error := task.exception()) is not None:
+        logger.warning("stopping: %s failed: %s", what, type(error).__name__)
 
 
 def run_telegram(config: Config) -> int:

@@ -9,6 +9,11 @@ many due rows across recipients (`storage.claims`), sends them concurrently (at 
 - 400: failed with Telegram's reason (it never quotes the message);
 - network errors, timeouts, 5xx: retried with backoff, failed after `attempts` tries.
 
+An idle loop only reads: it probes for due rows before taking any token, and once a second looks
+for parked rows of broadcasts resumed or cancelled (`claims.sweep`). A batch never raises (any
+other error is an outcome: retried, then failed "internal"), its record is retried on a deadlock
+or a busy database, and a stop waits for batches in flight at most `close_wait` seconds.
+
 On PostgreSQL every process runs this loop (rows are claimed with `SKIP LOCKED`); on SQLite only
 the holder of the lease `bulk-sender` does. Conversation replies never go through here: they keep
 their own direct path and are only counted in the shared bucket.
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -42,6 +48,9 @@ logger = logging.getLogger(__name__)
 LEASE_NAME = "bulk-sender"
 IDLE = 0.5  # seconds between two looks for due rows when there are none
 LEASE_RENEW = 2.0  # seconds between two renewals of the `bulk-sender` lease (SQLite)
+SWEEP_EVERY = 1.0  # seconds between two looks for resumed or cancelled broadcasts' parked rows
+RECORD_TRIES = 4  # a batch's record, retried on a deadlock or a busy database (else sent again later)
+RECORD_BACKOFF = 0.05  # seconds before the second try, doubled each time
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -52,6 +61,7 @@ class BulkSettings:
     attempts: int = 5
     burst_seconds: float = 0.1
     lease: timedelta = LEASE
+    close_wait: float = 3.0  # seconds a stop waits for the batches in flight before cancelling them
 
 
 class BulkSender:
@@ -84,6 +94,8 @@ class BulkSender:
         self._done = asyncio.Event()
         self._paused_until: datetime | None = None  # a 429: the whole loop waits
         self._lease_until: datetime | None = None
+        self._idle = True  # the last claim found fewer rows than tokens: look for due rows first
+        self._next_sweep: datetime | None = None
 
     # the loop -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -127,6 +139,14 @@ class BulkSender:
         want = min(self.settings.batch, slots)
         if want <= 0:
             return IDLE  # woken earlier when a batch finishes
+        if self._next_sweep is None or now >= self._next_sweep:
+            self._next_sweep = now + timedelta(seconds=SWEEP_EVERY)
+            async with self.sessions.begin() as session:
+                await claims.sweep(session, now)
+        if self._idle:  # an idle bot reads, it does not write: tokens are taken only for due rows
+            async with self.sessions() as session:
+                if not await claims.due(session, now):
+                    return IDLE
         async with self.sessions.begin() as session:
             granted, wait = await rate.take(
                 session, want, self.rate, self.capacity, now, at_least=min(want, int(self.capacity))
@@ -136,6 +156,7 @@ class BulkSender:
         async with self.sessions.begin() as session:
             rows = await claims.claim(session, granted, self.pace, owner=self.owner, at=now, lease=self.settings.lease)
             await rate.give_back(session, granted - len(rows), self.rate, self.capacity, now)
+        self._idle = len(rows) < granted
         if not rows:
             return IDLE
         self._in_flight += len(rows)
@@ -159,8 +180,15 @@ class BulkSender:
             await asyncio.gather(*list(self._batches), return_exceptions=True)
 
     async def close(self) -> None:
-        """Let the batches in flight finish (they are short), then give the lease up."""
-        await self.drain()
+        """Give the batches in flight `close_wait` seconds, then cancel them (their rows stay leased
+        and are taken back: by this instance's next process at once, else when the lease expires);
+        then give the lease up. Never waits longer than that, whatever hangs."""
+        if not await self._settled(list(self._batches), self.settings.close_wait):
+            late = list(self._batches)
+            logger.warning("stopping with %d bulk batch(es) in flight; their rows are sent later", len(late))
+            for task in late:
+                task.cancel()
+            await self._settled(late, 1.0)
         if self.single and self._lease_until is not None:
             try:
                 async with self.sessions.begin() as session:
@@ -169,24 +197,48 @@ class BulkSender:
                 logger.warning("could not release the bulk-sender lease: %s", type(error).__name__)
             self._lease_until = None
 
+    async def _settled(self, tasks: list[asyncio.Task[None]], seconds: float) -> bool:
+        """Wait for `tasks` at most `seconds` (through `sleep`); whether they all finished."""
+        pending = {task for task in tasks if not task.done()}
+        if not pending:
+            return True
+        timer = asyncio.ensure_future(self.sleep(seconds))
+        try:
+            while pending and not timer.done():
+                await asyncio.wait([*pending, timer], return_when=asyncio.FIRST_COMPLETED)
+                pending = {task for task in pending if not task.done()}
+        finally:
+            timer.cancel()
+        return not pending
+
     # one batch ----------------------------------------------------------------------------
     async def _send_batch(self, rows: list[Claimed]) -> None:
         try:
-            outcomes = await asyncio.gather(*(self._send_one(row) for row in rows))
-            async with self.sessions.begin() as session:
-                await claims.record(
-                    session,
-                    outcomes,
-                    {row.id: row.payload for row in rows},
-                    self.pace,
-                    owner=self.owner,
-                    at=self.clock.now(),
-                )
+            results = await asyncio.gather(*(self._send_one(row) for row in rows), return_exceptions=True)
+            outcomes = [
+                result if isinstance(result, Outcome) else self._internal(row, result)
+                for row, result in zip(rows, results, strict=True)
+            ]
+            await self._record(outcomes, {row.id: row.payload for row in rows})
         except Exception as error:  # the rows stay leased; their lease expires and they are retried
             logger.error("recording a bulk batch failed: %s", type(error).__name__)
         finally:
             self._in_flight -= len(rows)
             self._done.set()
+
+    async def _record(self, outcomes: list[Outcome], payloads: dict[int, dict[str, Any]]) -> None:
+        """Record a batch, retried on a deadlock or a busy database: a batch not recorded is sent
+        again, row by row, once its lease expires."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                async with self.sessions.begin() as session:
+                    await claims.record(session, outcomes, payloads, self.pace, owner=self.owner, at=self.clock.now())
+                return
+            except DBAPIError as error:  # OperationalError among them
+                if attempt + 1 == RECORD_TRIES:
+                    raise
+                logger.warning("recording a bulk batch failed (%s); trying again", type(error).__name__)
+                await self.sleep(RECORD_BACKOFF * 2**attempt)
 
     async def _payload(self, row: Claimed) -> dict[str, Any] | None:
         payload = row.payload
@@ -233,10 +285,20 @@ class BulkSender:
             logger.warning("bulk message refused by Telegram (400)")
             return Outcome(row.id, row.person_id, "failed", attempts, error=f"bad request: {error.message}")
         except TelegramError as error:  # network errors, timeouts, 5xx
-            reason = type(error).__name__
-            if attempts >= self.settings.attempts:
-                logger.warning("bulk message given up after %d tries (%s)", attempts, reason)
-                return Outcome(row.id, row.person_id, "failed", attempts, error=f"{reason} after {attempts} tries")
-            delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-            retry_at = self.clock.now() + timedelta(seconds=delay)
-            return Outcome(row.id, row.person_id, "retry", attempts, error=reason, retry_at=retry_at)
+            return self._again(row, attempts, type(error).__name__)
+        except Exception as error:  # never raises: a broken row (its broadcast unreadable, a bad payload)
+            return self._internal(row, error)
+
+    def _internal(self, row: Claimed, error: BaseException) -> Outcome:
+        logger.error("bulk message could not be sent: %s", type(error).__name__)
+        return self._again(row, row.attempts + 1, "internal")
+
+    def _again(self, row: Claimed, attempts: int, reason: str) -> Outcome:
+        """Retried with backoff, failed after `attempts` tries."""
+        if attempts >= self.settings.attempts:
+            logger.warning("bulk message given up after %d tries (%s)", attempts, reason)
+            error = "internal" if reason == "internal" else f"{reason} after {attempts} tries"
+            return Outcome(row.id, row.person_id, "failed", attempts, error=error)
+        delay = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        retry_at = self.clock.now() + timedelta(seconds=delay)
+        return Outcome(row.id, row.person_id, "retry", attempts, error=reason, retry_at=retry_at)

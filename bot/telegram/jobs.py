@@ -2,8 +2,10 @@
 reporter), whatever the number of bot processes: each holds a named lease in the database.
 
 Every process runs the same loop: every `every` seconds it takes or renews the job's lease and,
-if it holds it, runs the job once with the clock's moment. A holder that dies stops renewing; its
-lease expires (a few times `every`) and another process takes the job over. A failing job is
+if it holds it, runs the job once with the clock's moment. The lease is renewed right before each
+run and lasts at least `MIN_TTL` (longer than a slow run: Telegram calls, a busy database), so no
+other process takes a job over mid-run; a holder that dies stops renewing, its lease expires and
+another process takes the job over. A failing job is
 logged by its error's type only (never its message, which may quote a person) and tried again at
 the next tick.
 """
@@ -25,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 TTL_TICKS = 3  # a lease outlives this many ticks: a holder that misses one tick keeps its job
+MIN_TTL = 30.0  # seconds, whatever the tick: longer than one run, so a slow run keeps its job
+
+
+def lease_ttl(every: float) -> timedelta:
+    """How long a job's lease lasts from its last renewal."""
+    return timedelta(seconds=max(MIN_TTL, every * TTL_TICKS))
 
 
 @dataclass(frozen=True)
@@ -57,9 +65,8 @@ class JobRunner:
     async def tick(self, job: LeasedJob) -> bool:
         """Take or renew the lease and, if held, run the job once; whether it ran."""
         try:
-            async with self.sessions.begin() as session:
-                ttl = timedelta(seconds=job.every * TTL_TICKS)
-                held = await hold(session, job.name, self.owner, self.clock.now(), ttl)
+            async with self.sessions.begin() as session:  # renewed right before each run
+                held = await hold(session, job.name, self.owner, self.clock.now(), lease_ttl(job.every))
             if not held:
                 return False
             await job.run_once(self.clock.now())

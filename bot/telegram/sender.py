@@ -6,7 +6,8 @@ it does anyway:
 - 429 (RetryAfter): the message waits the time Telegram asks, then the queue goes on.
 - Network errors, timeouts, 5xx: the message stays queued and is retried with backoff.
 - 400: the same text once more as plain text without buttons, then given up.
-- 403 (blocked): the person is marked blocked and their queue is dropped.
+- 403 (blocked): `claims.block`, as for a bulk message: the person is marked blocked, their
+  subscriptions end and everything still queued for them fails "blocked".
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from .. import faults
 from ..clock import Clock, SystemClock
 from ..config import FloodConfig
-from ..storage import outbox, rate, repo
+from ..storage import claims, outbox, rate
 from ..storage.leases import Liveness, new_owner
 from ..storage.models import OutboxMessage
 from .locks import KeyedLocks
@@ -278,13 +279,8 @@ class Sender:
             if outcome.get("status") == "sent" or outcome.get("error") == "flood":
                 await outbox.charge_send(session, person_id, self.pace, self.clock.now())
                 await self._charge_overall(session)
-            if outcome.get("error") == "blocked":
-                await repo.set_blocked(session, person_id, True)
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.person_id == person_id, OutboxMessage.status == "pending")
-                    .values(status="failed", error="blocked", payload={})
-                )
+            if outcome.get("error") == "blocked":  # as for a bulk message: one home for a 403
+                await claims.block(session, person_id, self.clock.now())
         return go_on
 
     async def _charge_overall(self, session: AsyncSession) -> None:

@@ -37,6 +37,8 @@ from .updates import GroupPost, Membership, chat_of, read_stored, storage_key
 
 logger = logging.getLogger(__name__)
 
+PURGE_EVERY = 3600.0  # seconds between two retention purges; the first one this long after the start
+
 
 def where(error: BaseException) -> str:
     """The exception's type and place, without its message (which may quote a person's input)."""
@@ -238,14 +240,18 @@ class TelegramService:
             await self.drain(PersonKey.parse(key))
 
     async def background(self, interval: float = 30.0) -> None:
-        """Retry stalled updates and due outbox messages, and purge expired data, forever."""
-        last_purge = 0.0
+        """Retry stalled updates and due outbox messages, and purge expired data, forever.
+
+        The first purge comes `PURGE_EVERY` after the start, never at it: a process that starts
+        (or restarts) does not erase anyone before it has been running a while.
+        """
         loop = asyncio.get_running_loop()
+        last_purge = loop.time()  # the start: a monotonic clock, whatever the machine's uptime
         while True:
             try:
                 await self.retry_stalled()
                 await self.sender.flush_all()
-                if loop.time() - last_purge > 3600:
+                if loop.time() - last_purge >= PURGE_EVERY:
                     await self.purge()
                     last_purge = loop.time()
             except Exception as error:

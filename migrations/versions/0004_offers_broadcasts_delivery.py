@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("progress_shown_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("progress_text", sa.Text(), nullable=True),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("progress_lang", sa.String(length=2), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by"], ["people.id"], name="fk_broadcasts_created_by_people", ondelete="SET NULL"
         ),
@@ -78,10 +79,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("message_key", sa.String(length=96), nullable=True))
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("priority", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("broadcast_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_outbox_broadcast_id"), ["broadcast_id"], unique=False)
-        batch_op.create_index("ix_outbox_bulk", ["priority", "status", "not_before"], unique=False)
+        # replaced by ix_outbox_due: with both, SQLite's planner picks (status, not_before) and
+        # sorts every waiting row at each claim, where ix_outbox_due reads them in order
+        batch_op.drop_index("ix_outbox_pending")
+        batch_op.create_index(
+            "ix_outbox_due",
+            ["priority", "id"],
+            unique=False,
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+        )
         batch_op.create_unique_constraint("uq_outbox_message_recipient", ["message_key", "person_id"])
         batch_op.create_foreign_key(
             "fk_outbox_broadcast_id_broadcasts", "broadcasts", ["broadcast_id"], ["id"], ondelete="CASCADE"
@@ -92,10 +103,12 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_constraint("fk_outbox_broadcast_id_broadcasts", type_="foreignkey")
         batch_op.drop_constraint("uq_outbox_message_recipient", type_="unique")
-        batch_op.drop_index("ix_outbox_bulk")
+        batch_op.drop_index("ix_outbox_due")
+        batch_op.create_index("ix_outbox_pending", ["status", "not_before"], unique=False)
         batch_op.drop_index(batch_op.f("ix_outbox_broadcast_id"))
         batch_op.drop_column("broadcast_id")
         batch_op.drop_column("priority")
+        batch_op.drop_column("expires_at")
         batch_op.drop_column("message_key")
 
     op.drop_table("broadcasts")

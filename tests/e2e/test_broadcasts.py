@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.storage.models import AuditEntry, Broadcast, OutboxMessage, Person, Subscription, VerdictRow
 
-from ..telegram_emulator import SimulatedUser, TelegramEmulator
+from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
 from .conftest import RunningBot, eventually, forge_press, make_config, press_and_read, say_and_read, texts
 
 ORGANIZER, STAFF = 9301, 9302
@@ -87,13 +87,16 @@ async def test_an_organizer_composes_previews_confirms_and_gets_progress_then_a_
     assert "/broadcast" in await say_and_read(organizer, "/help")
 
     preview = await compose_to_eligible(organizer)
-    assert "2 personnes le recevront (1 en français, 1 en anglais)" in preview, preview
+    assert "Destinataires : 2 personnes (1 en français, 1 en anglais)" in preview, preview
+    assert "Envoyer ce message à 2 personnes ?" in preview, preview
     assert "Date limite dans 7 jours." in preview and "Deadline in 7 days." in preview
     shown = {m["text"]: str(m.get("reply_markup")) for m in emulator.chat_messages(ORGANIZER)}
     assert "Ne plus recevoir de messages" in shown["Date limite dans 7 jours."]  # as people will see it
     assert "Stop these messages" in shown["Deadline in 7 days."]
     assert await broadcasts(bot) == 0  # nothing before the organizer confirms
 
+    # John's copy waits 4 s (Telegram asks it): the progress message shows 1 of 2 before the end
+    emulator.inject("sendMessage", 9402, fault=Fault.too_many_requests(retry_after=4), times=1)
     created = await press_and_read(organizer, "📣 Envoyer")
     assert "Diffusion n° 1 en cours d’envoi à 2 personnes" in created, created
     async with bot.sessions()() as session:
@@ -107,9 +110,14 @@ async def test_an_organizer_composes_previews_confirms_and_gets_progress_then_a_
 
     await eventually(reported, "the final report in the organizer's chat")
     report = next(m["text"] for m in emulator.chat_messages(ORGANIZER) if "terminée" in m.get("text", ""))
-    assert "2 envoyés sur 2, 0 bloqués" in report, report
+    assert "2 envoyés sur 2, 0 bloqué (bot bloqué par la personne), 0 en échec, 0 annulé." in report, report
     progress = [m for m in emulator.chat_messages(ORGANIZER) if "📣 Diffusion n° 1" in m.get("text", "")]
-    assert len(progress) <= 1  # one progress message, edited, not one per step
+    assert len(progress) == 1, progress  # one progress message, not one per step
+    assert (
+        progress[0]["text"].replace("\u00a0", " ")
+        == "📣 Diffusion n° 1 : 2 traités sur 2 — 2 envoyés, 0 bloqué, 0 en échec."
+    )
+    assert progress[0].get("edit_date"), progress  # edited to its final state
     bold = [m for m in emulator.chat_messages(9401) if "Date limite" in m.get("text", "")]
     assert len(bold) == 1 and any(e["type"] == "bold" for e in bold[0].get("entities", []))
     assert [m["text"] for m in emulator.chat_messages(9402) if "Deadline" in m.get("text", "")] == [
@@ -176,7 +184,7 @@ async def test_broadcasts_lists_them_and_a_paused_one_is_resumed_or_cancelled_wi
     await organizer.send("/broadcasts")
     listed = await replies(organizer, 1)
     assert "n° 1 — suspendue — Personnes abonnées — Toutes les offres — Les deux langues" in listed, listed
-    assert "0 envoyés sur 3" in listed, listed
+    assert "0 envoyé sur 3, 0 bloqué, 0 en échec, 0 annulé" in listed, listed
     menu = next(m for m in reversed(emulator.chat_messages(ORGANIZER)) if m.get("reply_markup"))
     stop = button_data(menu, "Annuler n° 1")
     await staff.send("/myid")
@@ -196,3 +204,40 @@ async def test_broadcasts_lists_them_and_a_paused_one_is_resumed_or_cancelled_wi
     assert statuses == {"cancelled"}
     assert actions == ["broadcast.create", "broadcast.pause", "broadcast.cancel"]
     assert all(emulator.chat_messages(user_id) == [] for user_id, *_ in PEOPLE)  # nobody received it
+
+
+async def test_a_paused_broadcast_from_the_command_line_is_resumed_sent_and_then_listed_as_done(
+    bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    from bot.broadcasts import store
+    from bot.broadcasts.audience import parse
+    from bot.faq.store import Author
+
+    await seed(bot, emulator)
+    organizer = emulator.user(ORGANIZER, "Odile", language_code="fr")
+    async with bot.sessions().begin() as session:  # no progress chat: it was sent from a terminal
+        created = await store.create(
+            session, "Bonjour", "Hello", parse("subscribers"), "cli", Author(None, "cli"), AT, default_language="fr"
+        )
+        await store.pause(session, created.id, Author(None, "cli"), AT)
+    await organizer.send("/broadcasts")
+    assert "n° 1 — suspendue" in await replies(organizer, 1)
+    await organizer.press("▶️ Reprendre n° 1")
+    shown = await replies(organizer, 1)
+    assert "Diffusion n° 1 reprise." in shown and "n° 1 — en cours" in shown, shown
+
+    async def received() -> bool:
+        return all(emulator.chat_messages(user_id) for user_id, *_, subscribed in PEOPLE if subscribed)
+
+    await eventually(received, "the resumed broadcast reaching every subscriber")
+    assert emulator.chat_messages(9404) == []  # never opted in
+
+    async def done() -> bool:
+        async with bot.sessions()() as session:
+            return await session.scalar(select(Broadcast.status)) == "done"
+
+    await eventually(done, "the broadcast marked done without a progress chat")
+    await organizer.send("/broadcasts")
+    listed = await replies(organizer, 1)
+    assert "n° 1 — terminée" in listed and "3 envoyés sur 3" in listed, listed
+    assert not emulator.chat_messages(ORGANIZER)[-1].get("reply_markup")  # nothing left to pause or cancel

@@ -186,3 +186,35 @@ async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(
     await amina.press(OFF, message_id=int(str(message_with(emulator, amina, "Rappel —")["message_id"])))
     assert "plus aucun rappel" in await texts(amina)
     assert await subscriptions(clocked) == []
+
+
+async def test_a_reminder_queued_before_a_crash_is_never_sent_once_the_deadline_passed(
+    clocked: ClockedBot, emulator: TelegramEmulator
+) -> None:
+    from bot.reminders.scheduler import ReminderScheduler
+    from rules import load_programs
+
+    amina = emulator.user(9003, "Amina", language_code="fr-CA")
+    await judged(amina)
+    await press_and_read(amina, ON)
+    await clocked.stop()
+    programs = load_programs(clocked.config.offers_path())
+    queued_at = datetime(2027, 1, 14, 15, tzinfo=UTC)  # the 1-day reminder, queued just before the bot went down
+    jobs = ReminderScheduler(
+        clocked.sessions(), lambda: programs, clocked.config.reminders, clocked.config.timezone, clocked.clock
+    )
+    assert await jobs.run_once(queued_at) == 1
+    clocked.clock.jump(datetime(2027, 1, 16, 12, tzinfo=UTC))  # back up after the deadline's end in Toronto
+    await clocked.start()
+
+    async def settled() -> bool:
+        async with clocked.sessions()() as session:
+            rows = await session.execute(
+                select(OutboxMessage.status, OutboxMessage.error).where(OutboxMessage.kind == "reminder")
+            )
+            found = [tuple(row) for row in rows.all()]
+        return len(found) == 1 and found[0][:2] == ("failed", "expired")
+
+    await eventually(settled, "the reminder row expired, unsent", timeout=30)
+    assert "date limite passée" in (await say_and_read(amina, "/reminders")).replace("\u00a0", " ")
+    assert [t for t in sent_texts(emulator, amina.chat_id) if t.startswith("🔔 Rappel —")] == []

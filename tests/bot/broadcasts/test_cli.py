@@ -146,7 +146,18 @@ def test_send_detached_then_status_pause_resume_cancel(cli: Cli) -> None:
         (["--audience", "subscribers"], "fr: Bonjour\n", "en: expected the en text (both languages are required)"),
         (["--audience", "subscribers"], "fr: <b>Bonjour\nen: Hello\n", "fr: "),
         (["--audience", "subscribers"], "fr: Bonjour\nen: Hello\nde: Hallo\n", "de: unknown key"),
-        (["--audience", "subscribers"], "fr: [unclosed\n", "is not valid YAML"),
+        (["--audience", "subscribers"], "fr: [unclosed\n", "msg.yaml: line 2: not valid YAML"),
+        (
+            ["--audience", "subscribers"],
+            "fr: Salut\nen: Hello\nfr: Bonjour\n",
+            "line 3: not valid YAML: 'fr' given twice",
+        ),
+        (["--audience", "subscribers"], "fr: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
+        (
+            ["--audience", "subscribers"],
+            'fr: "\\u200f \\u200b\\u3164"\nen: Hello\n',
+            "fr: The text has no visible character (only spaces or invisible marks).",
+        ),
         (["--audience", "subscribers", "--lang", "de"], GOOD, "--lang: invalid choice"),
     ],
 )
@@ -157,6 +168,49 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert run.code == 2, run
     assert expected in run.err and len(run.err.strip().splitlines()) == 1, run.err
     assert cli.count(Broadcast) == 0
+
+
+@on_both_databases
+def test_an_offer_that_exists_only_as_an_imported_edition_is_an_audience(cli: Cli) -> None:
+    shipped = (Path(__file__).parents[3] / "rules" / "offers" / f"{QC}.yaml").read_text(encoding="utf-8")
+    edition = cli.home / "new-offer.yaml"
+    edition.write_text(shipped.replace(f"id: {QC}", "id: quebec-2027"), encoding="utf-8")
+    assert main(["offers", "import", str(edition), "--by", "Nadia"]) == 0, cli.capsys.readouterr().err
+    cli.capsys.readouterr()
+    run = cli("send", "--file", cli.message(GOOD), "--audience", "subscribers:quebec-2027", "--dry-run")
+    assert run.code == 0, run.err
+    assert "audience subscribers:quebec-2027: 0 people" in run.out
+
+
+@on_both_databases
+def test_a_broadcast_sent_from_the_command_line_is_done_once_sent_and_cannot_be_paused(cli: Cli) -> None:
+    from bot.broadcasts.progress import ProgressReporter
+
+    assert cli("send", "--file", cli.message(GOOD), "--audience", "subscribers", "--detach").code == 0
+    asyncio.run(_query(cli.url, update(OutboxMessage).values(status="sent")))
+
+    async def report_round() -> int:  # the running bot's reporter; this broadcast has no progress chat
+        engine = create_engine(cli.url)
+        try:
+            reporter = ProgressReporter(None, sessionmaker(engine), ManualClock(AT), None, "fr")  # type: ignore[arg-type]
+            return await reporter.run_once(AT)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(report_round()) == 0  # nothing to send anyone
+    assert json.loads(cli("status", "1", "--json").out)["status"] == "done"
+    assert " done " in cli("list").out
+    refused = cli("pause", "1")
+    assert refused.code == 2 and refused.err.strip() == "broadcast 1: is done; cannot pause it"
+
+
+@on_both_databases
+def test_pausing_a_broadcast_with_nothing_left_to_send_finishes_it(cli: Cli) -> None:
+    assert cli("send", "--file", cli.message(GOOD), "--audience", "subscribers", "--detach").code == 0
+    asyncio.run(_query(cli.url, update(OutboxMessage).values(status="sent")))
+    refused = cli("pause", "1")
+    assert refused.code == 2 and refused.err.strip() == "broadcast 1: is done; cannot pause it"
+    assert json.loads(cli("status", "1", "--json").out)["status"] == "done"
 
 
 @on_both_databases

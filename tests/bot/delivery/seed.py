@@ -24,9 +24,19 @@ class Audience:
 
 
 async def broadcast(
-    session: AsyncSession, count: int, at: datetime, *, first_chat: int = FIRST_CHAT, status: str = "sending"
+    session: AsyncSession,
+    count: int,
+    at: datetime,
+    *,
+    first_chat: int = FIRST_CHAT,
+    status: str = "sending",
+    seen_at: datetime | None = None,
 ) -> Audience:
-    """`count` subscribers (every other one in English), a broadcast to all of them, queued."""
+    """`count` subscribers (every other one in English), a broadcast to all of them, queued at `at`.
+
+    `seen_at` (default `at`): when they last wrote; a running bot that purges by the system clock
+    keeps people seen recently (pass the present).
+    """
     people: dict[int, int] = {}
     langs: dict[int, str] = {}
     for start in range(0, count, 1000):
@@ -37,7 +47,7 @@ async def broadcast(
                 "language": "en" if n % 2 else "fr",
                 "blocked": False,
                 "created_at": at,
-                "last_seen_at": at,
+                "last_seen_at": seen_at or at,
             }
             for n in range(start, min(count, start + 1000))
         ]

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.cli import main
 from bot.faq.answers import BUILTIN_TOPICS
 
 from ...conftest import BACKENDS
+from ...support.cli import Command, Run
 
 QUEBEC = "quebec-psoig-2021-023"
 TODAY = ("--today", "2021-09-15")
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json_lines(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.out.splitlines()]
 
 
 @pytest.fixture
@@ -42,32 +31,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def faq(home: Path, capsys: pytest.CaptureFixture[str]) -> FaqCommand:
-    return FaqCommand(home, capsys)
+    return FaqCommand("faq", home, capsys)
 
 
 @dataclass(frozen=True)
-class FaqCommand:
-    home: Path
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *args: str) -> Run:
-        code = main(["faq", *args])
-        captured = self.capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    @property
-    def database(self) -> Path:
-        return self.home / "data" / "bot.sqlite3"
-
-    def file(self, name: str, text: str) -> str:
-        path = self.home / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
-    def rows(self, query: str) -> list[tuple[object, ...]]:
-        with sqlite3.connect(self.database) as connection:
-            return connection.execute(query).fetchall()
-
+class FaqCommand(Command):
     def revisions(self) -> int:
         return int(str(self.rows("SELECT count(*) FROM faq_revisions")[0][0]))
 

@@ -3,54 +3,25 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.offers.cli import import_files, read_offer_file
 
 from ...conftest import BACKENDS
+from ...support.cli import Command
 from .conftest import EDITION_2027, QUEBEC, edition_text
 
 SHIPPED = Path(__file__).resolve().parents[3] / "rules" / "offers" / f"{QUEBEC}.yaml"
 
 
 @dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-@dataclass(frozen=True)
-class Offers:
-    home: Path
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *args: str) -> Run:
-        code = main(["offers", *args])
-        captured = self.capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    @property
-    def database(self) -> Path:
-        return self.home / "data" / "bot.sqlite3"
-
-    def file(self, name: str, text: str) -> str:
-        path = self.home / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
-    def rows(self, query: str) -> list[tuple[object, ...]]:
-        with sqlite3.connect(self.database) as connection:
-            return connection.execute(query).fetchall()
-
+class Offers(Command):
     def listed(self, *args: str) -> dict[str, dict[str, object]]:
         run = self("list", "--json", *args)
         assert run.code == 0, run.err
@@ -65,7 +36,7 @@ def offers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     monkeypatch.setenv("STAGEBOT_CONFIG", str(config))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
-    return Offers(tmp_path, capsys)
+    return Offers("offers", tmp_path, capsys)
 
 
 def test_before_any_import_the_shipped_files_are_live(offers: Offers) -> None:
@@ -181,6 +152,14 @@ BAD_FILES = [
     (("kind: age_range", "kind: age_between"), "criterion age: unknown kind 'age_between'"),
     (("hour: 10", "hour: 10\n  hour: 11"), "not valid YAML: 'hour' given twice"),
     (("  date: 2027-01-15", "  date: [2027-01-15"), "not valid YAML"),
+    # what the machine, a POSIX rule or a file of the database calls a zone is not an IANA place
+    (("time_zone: America/Toronto", "time_zone: localtime"), "deadline.time_zone: unknown time zone 'localtime'"),
+    (("time_zone: America/Toronto", "time_zone: EST5EDT"), "deadline.time_zone: unknown time zone 'EST5EDT'"),
+    (("time_zone: America/Toronto", "time_zone: Factory"), "deadline.time_zone: unknown time zone 'Factory'"),
+    (("days_before: [14, 7, 1]", "days_before: [true]"), "reminders.days_before.0: "),
+    (("hour: 10", 'hour: "10"'), "reminders.hour: "),
+    (('minimum: "13500.00"', 'minimum: "-1"'), "stipend.minimum: "),
+    (("  fr: OIM Genève", "  fr: " + "OIM " * 30 + "\n    #"), "short_title.fr: "),
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,8 +14,7 @@ from bot.offers.catalog import OfferCatalog
 from bot.offers.cli import read_offer_file
 from bot.services import ConversationService, Effect, Input, InputKind, PersonKey, Reply
 from bot.storage import repo
-from bot.storage.db import create_engine, sessionmaker
-from bot.storage.migrate import upgrade_async
+from bot.storage.db import sessionmaker
 from rules import Program, load_programs
 
 from ...conftest import BACKENDS
@@ -26,14 +24,6 @@ pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 TODAY = date(2026, 12, 1)
 LEA = PersonKey("telegram", "5550101")
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def publish(sessions: async_sessionmaker[AsyncSession], *programs: Program) -> None:

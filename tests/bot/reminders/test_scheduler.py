@@ -4,7 +4,7 @@ their language; the latest due reminder only; nothing after the deadline; racing
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -138,3 +138,46 @@ async def test_the_clock_s_moment_by_default(sessions: async_sessionmaker[AsyncS
     assert await jobs.run_once() == 0
     clock.advance(60)
     assert await jobs.run_once() == 1
+
+
+async def test_a_reminder_row_expires_when_the_deadline_ends(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await subscriber(sessions, 5550001)
+    assert await scheduler(sessions).run_once(SEVEN) == 1
+    [row] = await queued(sessions)
+    assert row.expires_at == END  # a bot down until after the deadline never sends it
+
+
+async def test_a_moved_deadline_cancels_the_reminders_queued_for_the_old_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await subscriber(sessions, 5550001)
+    assert await scheduler(sessions).run_once(SEVEN) == 1
+    moved = offers(day=date(2027, 2, 15))  # a new edition: the deadline a month later
+    later = ReminderScheduler(sessions, lambda: moved, RemindersConfig(), "America/Toronto", ManualClock(EARLY), "fr")
+    assert await later.run_once(SEVEN + timedelta(hours=1)) == 0  # nothing due yet for the new deadline
+    [row] = await queued(sessions)
+    assert (row.status, row.error) == ("cancelled", "deadline moved")
+    assert await later.run_once(datetime(2027, 2, 1, 15, tzinfo=UTC)) == 1  # the new one's 14 days
+    assert [r.message_key for r in await queued(sessions) if r.status == "pending"] == [
+        f"reminder:{QUEBEC_ID}:2027-02-15:14"
+    ]
+
+
+async def test_an_offer_stating_no_contact_says_so_instead_of_an_empty_line(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.faq.values import VALUES
+    from rules.model import NotStated
+
+    await subscriber(sessions, 5550001)
+    bare = offers()
+    unstated = NotStated(not_stated=True)
+    bare[QUEBEC_ID] = bare[QUEBEC_ID].model_copy(update={"contacts": unstated, "how_to_apply": unstated})
+    jobs = ReminderScheduler(sessions, lambda: bare, RemindersConfig(), "America/Toronto", ManualClock(EARLY), "fr")
+    assert await jobs.run_once(SEVEN) == 1
+    text = (await queued(sessions))[0].payload["text"].replace("\u00a0", " ")
+    assert "Pour postuler ou poser une question :\n" in text and text.rstrip()[-1] != ":", text  # whom to ask
+    monkeypatch.setitem(VALUES, "where_to_ask", lambda _: None)  # nothing at all to name: the FAQ's wording
+    assert await jobs.run_once(ONE) == 1
+    text = (await queued(sessions))[1].payload["text"].replace("\u00a0", " ")
+    assert "Pour postuler ou poser une question :\nL’offre ne le précise pas" in text, text

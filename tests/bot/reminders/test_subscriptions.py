@@ -4,19 +4,17 @@ after a verdict, with /reminders, with the buttons; forged and stale buttons cha
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.reminders.scheduler import ReminderScheduler
 from bot.services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
-from bot.storage.db import create_engine, sessionmaker
-from bot.storage.migrate import upgrade_async
+from bot.storage.db import sessionmaker
 from bot.storage.models import OutboxMessage, Person, Subscription
 
 from ...conftest import BACKENDS
@@ -25,14 +23,6 @@ from .offers import QUEBEC_ID, offers
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 AMINA = PersonKey("telegram", "5550001")
 ON, OFF = f"remind:on:{QUEBEC_ID}", f"remind:off:{QUEBEC_ID}"
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -170,3 +160,62 @@ async def test_mydata_lists_subscriptions_and_queued_reminders_and_forget_erases
     async with service.sessions() as session:
         outbox = await session.scalar(select(func.count()).select_from(OutboxMessage))
     assert await subscriptions(service) == [] and outbox == 0 and await people(service) == 0
+
+
+async def _pending(service: ConversationService) -> list[str]:
+    async with service.sessions() as session:
+        rows = await session.execute(select(OutboxMessage.message_key).where(OutboxMessage.status == "pending"))
+        return sorted(str(key) for key in rows.scalars())
+
+
+async def _queue_broadcast(service: ConversationService) -> None:
+    from bot.broadcasts import store
+    from bot.broadcasts.audience import Audience, Kind
+    from bot.faq.store import Author
+
+    async with service.sessions.begin() as session:
+        await store.create(
+            session,
+            "Bonjour",
+            "Hello",
+            Audience(Kind.SUBSCRIBERS),
+            "cli",
+            Author(None, "cli"),
+            datetime(2027, 1, 8, 15, tzinfo=UTC),
+            default_language="fr",
+        )
+
+
+async def test_stopping_an_offer_s_reminders_cancels_what_is_queued_and_the_last_one_everything(
+    service: ConversationService, clock: ManualClock
+) -> None:
+    await verdict(service)
+    await say(service, InputKind.BUTTON, ON)
+    jobs = ReminderScheduler(
+        service.sessions, lambda: service.offers.programs, service.reminders, service.zone, service.clock
+    )
+    assert await jobs.run_once(datetime(2027, 1, 8, 15, tzinfo=UTC)) == 1
+    await _queue_broadcast(service)
+    assert await _pending(service) == ["broadcast:1", f"reminder:{QUEBEC_ID}:2027-01-15:7"]
+    async with service.sessions.begin() as session:  # another offer's subscription
+        person = await session.scalar(select(Person.id))
+        session.add(Subscription(person_id=person, program_id="other", topic="deadline", created_at=clock.now()))
+    await say(service, InputKind.BUTTON, OFF)  # this offer's reminder only: still subscribed to another
+    assert await _pending(service) == ["broadcast:1"]
+    async with service.sessions.begin() as session:
+        await session.execute(delete(Subscription).where(Subscription.program_id == "other"))
+        await session.execute(update(OutboxMessage).where(OutboxMessage.status == "cancelled").values(status="pending"))
+    await say(service, InputKind.BUTTON, OFF)  # no subscription left: the broadcast is not sent either
+    assert await _pending(service) == []
+
+
+async def test_stopping_everything_cancels_every_queued_bulk_message(service: ConversationService) -> None:
+    await verdict(service)
+    await say(service, InputKind.BUTTON, ON)
+    await _queue_broadcast(service)
+    assert await _pending(service) == ["broadcast:1"]
+    await say(service, InputKind.BUTTON, "remind:off:*")
+    assert await _pending(service) == []
+    async with service.sessions() as session:
+        cancelled = (await session.execute(select(OutboxMessage.status, OutboxMessage.error))).all()
+    assert [tuple(row) for row in cancelled] == [("cancelled", "unsubscribed")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,24 +13,15 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.render import Rendered
 from bot.services import ConversationService, Effect, Erased, Input, InputKind, PersonKey, Reply, SendDocument
-from bot.storage import repo
-from bot.storage.db import create_engine, sessionmaker
-from bot.storage.migrate import upgrade_async
-from bot.storage.models import Person, UnansweredQuestion
+from bot.storage import bulk, repo
+from bot.storage.db import sessionmaker
+from bot.storage.models import OutboxMessage, Person, Subscription, UnansweredQuestion
 
 from ...conftest import BACKENDS
 
 pytestmark = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 AMINA = PersonKey("telegram", "5550001")
 TODAY = date(2021, 9, 15)
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade_async(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -173,3 +163,37 @@ async def test_someone_unknown_asking_about_their_data_is_told_and_not_recorded(
     expected = "Privacy: I collect the answers you give me" if command == "privacy" else "Nothing is stored about you"
     assert expected in texts(effects)
     assert await service.export(stranger) is None
+
+
+async def test_someone_who_blocks_the_bot_is_sent_nothing_more(
+    service: ConversationService, database: AsyncEngine, clock: ManualClock
+) -> None:
+    """Telegram's `my_chat_member` (blocked) ends the person's subscriptions and cancels what was
+    queued for them in bulk, as a 403 does: unblocking later does not bring reminders back."""
+    await at_birth_date(service, AMINA)
+    sessions = sessionmaker(database)
+    async with sessions.begin() as session:
+        person = await repo.find_person(session, AMINA.channel, AMINA.external_id)
+        assert person is not None
+        session.add(
+            Subscription(
+                person_id=person.id, program_id="quebec-psoig-2021-023", topic="deadline", created_at=clock.now()
+            )
+        )
+        recipient = bulk.Recipient(person.id, 5550001, {"text": "Il reste 7 jours."})
+        await bulk.queue(
+            session,
+            [recipient],
+            message_key="reminder:quebec-psoig-2021-023:2021-10-10:7",
+            kind="reminder",
+            lane=bulk.Lane.REMINDER,
+            at=clock.now(),
+        )
+    async with service.turn(AMINA) as turn:
+        turn.mark_reachable(False)
+    async with sessions() as session:
+        assert (await session.execute(select(Subscription))).scalars().all() == []
+        row = (await session.execute(select(OutboxMessage))).scalars().one()
+        assert (row.status, row.error, row.payload) == ("cancelled", "blocked", {})
+        person = await repo.find_person(session, AMINA.channel, AMINA.external_id)
+        assert person is not None and person.blocked
