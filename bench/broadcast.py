@@ -37,7 +37,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,9 +44,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
-from sqlalchemy import text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import update
 from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -58,6 +55,7 @@ from bot.storage.migrate import upgrade_async
 from bot.storage.models import Broadcast
 from tests.bot.delivery import seed
 from tests.e2e.conftest import ROOT, TOKEN
+from tests.support.databases import temporary_database
 
 SCALE = 4  # Telegram's clocks 4 times faster: its 30 messages a second become 120
 LIMIT = 25 * SCALE  # the configured overall limit: the default 25/s, scaled as much (100/s)
@@ -197,16 +195,8 @@ async def database(server: str | None, workdir: Path) -> AsyncIterator[str]:
     if server is None:
         yield f"sqlite+aiosqlite:///{workdir}/bench.sqlite3"
         return
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with temporary_database(server, "bench") as url:
+        yield url
 
 
 async def bot_run(count: int, server: str | None) -> Figures:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import normalise_database_url
 from bot.storage.db import create_engine, sessionmaker
 from bot.storage.migrate import upgrade_async
+
+from .support.databases import temporary_database
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -35,16 +34,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
         if os.environ.get("CI"):
             pytest.fail("TEST_DATABASE_URL is not set under CI")
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
-    name = f"stagebot_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await engine.dispose()
+    async with temporary_database(admin, "stagebot") as url:
+        yield url
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from ..services import ConversationService
 from ..storage.db import create_engine, sessionmaker
 from ..storage.leases import Liveness
 from ..storage.migrate import upgrade_async
-from ..storage.rate import capacity_for
 from .bulk_sender import BulkSender, BulkSettings
 from .ingest import ALLOWED_UPDATES, Poller, PollingStopped, webhook_app
 from .jobs import JobRunner, LeasedJob
@@ -97,10 +96,10 @@ def build(config: Config, clock: Clock | None = None) -> tuple[Application, Tele
         instance=tg.instance_name(),
         clock=conversations.clock,
         lease=timedelta(seconds=tg.lease_seconds),
+        burst_seconds=tg.bulk_burst_seconds,
     )
     service = TelegramService(application.bot, sessions, conversations, sender, config.privacy.retention_days)
     sender.documents = service.document
-    sender.overall_capacity = capacity_for(tg.flood.overall_per_second, tg.bulk_burst_seconds)
     service.bulk = BulkSender(
         application.bot,
         sessions,

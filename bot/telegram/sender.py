@@ -71,6 +71,7 @@ class Sender:
         instance: str = "local",
         clock: Clock | None = None,
         lease: timedelta = outbox.LEASE,
+        burst_seconds: float = rate.BURST_SECONDS,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -79,7 +80,7 @@ class Sender:
         self.pace = outbox.ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
         # Replies never wait for the overall bucket shared with bulk senders, but count in it.
         self.overall_rate = flood.overall_per_second
-        self.overall_capacity = rate.capacity_for(flood.overall_per_second, rate.BURST_SECONDS)
+        self.overall_capacity = rate.capacity_for(flood.overall_per_second, burst_seconds)
         self.clock = clock or SystemClock()
         # Leases carry their owner: this process of this instance; a successor reclaims them at once.
         self.instance = instance

@@ -72,28 +72,7 @@ async def mark(sessions: async_sessionmaker[AsyncSession], n: int, status: str, 
 async def test_progress_is_edited_at_most_every_interval_then_one_final_report(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with sessions.begin() as session:
-        organizer = Person(
-            channel="telegram", external_id=str(ORGANIZER_CHAT), language="en", created_at=AT, last_seen_at=AT
-        )
-        session.add(organizer)
-        for external in range(1, 11):
-            person = Person(channel="telegram", external_id=str(external), created_at=AT, last_seen_at=AT)
-            session.add(person)
-            await session.flush()
-            session.add(Subscription(person_id=person.id, program_id="x", topic="deadline", created_at=AT))
-        await session.flush()
-        broadcast = await store.create(
-            session,
-            "Bonjour",
-            "Hello",
-            Audience(Kind.SUBSCRIBERS),
-            "telegram",
-            Author(organizer.id, "organizer"),
-            AT,
-            default_language="fr",
-            progress_chat_id=ORGANIZER_CHAT,
-        )
+    broadcast_id = await _broadcast(sessions, 10, organizer_language="en")
     bot, throttle, clock = FakeBot(), CountingThrottle(), ManualClock(AT)
     reporter = ProgressReporter(bot, sessions, clock, throttle, "fr", interval=5)  # type: ignore[arg-type]
 
@@ -123,7 +102,7 @@ async def test_progress_is_edited_at_most_every_interval_then_one_final_report(
         assert await reporter.run_once(clock.now()) == 0  # once
     assert len(bot.sent) == 2 and len(bot.edits) == 2 and throttle.calls == 4  # every call: flood control
     async with sessions() as session:
-        done = await session.get(Broadcast, broadcast.id)
+        done = await session.get(Broadcast, broadcast_id)
         assert done is not None and done.status == "done" and done.reported_at is not None
 
 
