@@ -13,6 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 logger = logging.getLogger(__name__)
 
 
+def failure(error: BaseException) -> str:
+    """A database error for a log: its class and the driver's first line (`database is locked`),
+    never the statement or its parameters (they may hold a person's answers)."""
+    orig = getattr(error, "orig", None)
+    if orig is None:
+        return type(error).__name__
+    first = str(orig).strip().splitlines()[0][:120] if str(orig).strip() else ""
+    return f"{type(error).__name__} ({first})" if first else type(error).__name__
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 

@@ -38,6 +38,7 @@ from ..clock import Clock, SystemClock
 from ..config import FloodConfig
 from ..storage import claims, rate
 from ..storage.claims import Claimed, Outcome
+from ..storage.db import failure
 from ..storage.leases import hold, release
 from ..storage.models import Broadcast
 from ..storage.outbox import LEASE, ChatPace
@@ -194,7 +195,7 @@ class BulkSender:
                 async with self.sessions.begin() as session:
                     await release(session, LEASE_NAME, self.owner)
             except Exception as error:
-                logger.warning("could not release the bulk-sender lease: %s", type(error).__name__)
+                logger.warning("could not release the bulk-sender lease: %s", failure(error))
             self._lease_until = None
 
     async def _settled(self, tasks: list[asyncio.Task[None]], seconds: float) -> bool:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..clock import Clock
+from ..storage.db import failure
 from ..storage.leases import hold, release
 
 logger = logging.getLogger(__name__)
@@ -93,4 +94,4 @@ class JobRunner:
                 async with self.sessions.begin() as session:
                     await release(session, job.name, self.owner)
             except Exception as error:
-                logger.warning("could not release the lease %s: %s", job.name, type(error).__name__)
+                logger.warning("could not release the lease %s: %s", job.name, failure(error))

@@ -56,6 +56,9 @@ def make_config(
     )
 
 
+STOP_LIMIT = 120.0  # more than the sum of `serve()`'s bounded stop steps
+
+
 class RunningBot:
     """The bot served in this event loop until `stop()`."""
 
@@ -70,11 +73,17 @@ class RunningBot:
         self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False))
 
     async def stop(self) -> None:
+        """Stop as SIGTERM does; `serve()` bounds every step of its stop, so this ends."""
         self.stopper.set()
         if self.task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self.task, timeout=15)
-            self.task = None
+            task, self.task = self.task, None
+            done, _ = await asyncio.wait({task}, timeout=STOP_LIMIT)
+            if not done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise AssertionError(f"the bot did not stop within {STOP_LIMIT:.0f}s")
+            task.result()  # a failure of the bot itself fails the test
         if self.database is not None:
             await self.database.dispose()
             self.database = None
