@@ -15,7 +15,7 @@ from rules import N_, FactError, Message, RulesError, evaluate, load_programs, p
 
 from .clock import SystemClock, local_today
 from .config import Config, load_config
-from .errors import BotError, InputError
+from .errors import BotError, ConfigError, InputError
 from .i18n import LANGUAGES, render
 from .present import result_json
 
@@ -40,6 +40,20 @@ def iso_date(field: str) -> Callable[[str], date]:
 
     parse.__name__ = field
     return parse
+
+
+def _port(text: str) -> int:
+    """A TCP port to listen on, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {port}")
+    return port
+
+
+_port.__name__ = "port"
 
 
 def refuse_repeated_keys(problem: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
@@ -137,6 +151,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return run_telegram(config)
 
 
+def cmd_rasa_actions(args: argparse.Namespace, config: Config) -> int:
+    try:
+        from .rasa.server import main as serve_actions
+    except ImportError:  # the optional extra is not installed
+        raise ConfigError("the Rasa action server needs rasa-sdk: pip install '.[rasa]'") from None
+    return serve_actions(config, args.host, args.port, args.today)
+
+
 def cmd_db(args: argparse.Namespace, config: Config) -> int:
     from .storage import migrate
 
@@ -172,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat")
     run.set_defaults(handler=cmd_run)
+
+    rasa = commands.add_parser("rasa-actions", help="the Rasa action server (rasa-sdk): the same rules and FAQ")
+    rasa.add_argument("--port", type=_port, default=5055, help="default 5055, as in Rasa's endpoints.yml")
+    rasa.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; 0.0.0.0 in a container")
+    rasa.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD", help="judge as on that day")
+    rasa.set_defaults(handler=cmd_rasa_actions)
 
     db = commands.add_parser("db", help="database migrations (the bot also upgrades on start)")
     db.add_argument("action", choices=("upgrade", "current"))
