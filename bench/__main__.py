@@ -75,9 +75,9 @@ def main() -> None:
 
 
 def run(args: list[str]) -> None:
-    """`python -m bench [engine] [faq] [broadcast] [--database-url URL]`: the benchmarks named, or
+    """`python -m bench [engine] [faq] [broadcast] [rasa] [--database-url URL]`: the benchmarks named, or
     every one; options (from the first `-`) go to the broadcast benchmark."""
-    from . import broadcast, faq  # only here: the engine's figures need none of their imports
+    from . import broadcast, faq, rasa  # only here: the engine's figures need none of their imports
 
     split = next((n for n, arg in enumerate(args) if arg.startswith("-")), len(args))
     names, options = args[:split], args[split:]
@@ -85,6 +85,7 @@ def run(args: list[str]) -> None:
         "engine": main,
         "faq": faq.main,
         "broadcast": lambda: broadcast.main(options),
+        "rasa": rasa.main,
     }
     unknown = [name for name in names if name not in benchmarks]
     if unknown:

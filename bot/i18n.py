@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -73,6 +73,10 @@ def gettext(key: str, lang: str) -> str:
     return text
 
 
+FORMATTED = 4096  # formatted values kept per function: Babel's formatting is most of a verdict's cost
+
+
+@lru_cache(maxsize=FORMATTED)
 def format_day(day: date, lang: str) -> str:
     """`7 mars 2022` (with `1er` on the first of the month) or `March 7, 2022`."""
     if lang == "fr":
@@ -81,6 +85,7 @@ def format_day(day: date, lang: str) -> str:
     return format_date(day, "long", locale=LOCALES[lang])
 
 
+@lru_cache(maxsize=FORMATTED)
 def format_money(amount: Decimal | float, currency: str, lang: str) -> str:
     """`13 000,00 $ CA` or `CA$13,000.00`: the locale's pattern with an unambiguous symbol."""
     locale = LOCALES[lang]
@@ -91,6 +96,7 @@ def format_money(amount: Decimal | float, currency: str, lang: str) -> str:
     return text
 
 
+@lru_cache(maxsize=FORMATTED)
 def format_number(value: float | int | Decimal, lang: str) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -99,6 +105,8 @@ def format_number(value: float | int | Decimal, lang: str) -> str:
 
 def format_value(value: Any, lang: str) -> str:
     """Any message parameter, formatted for the person's locale."""
+    if type(value) is str:  # the most frequent parameter (a quote of the offer): nothing to format
+        return value
     if isinstance(value, Message):
         return render(value, lang)
     if isinstance(value, Choice):
@@ -117,18 +125,28 @@ def format_value(value: Any, lang: str) -> str:
         if value.value == 1 and value.unit in ONE:  # "au moins un an", not "au moins 1 an"
             return gettext(ONE[value.unit], lang)
         number: float | int = int(value.value) if float(value.value).is_integer() else value.value
-        return format_unit(number, value.unit, length="long", locale=LOCALES[lang])
+        return _unit(number, value.unit, lang)
     if isinstance(value, int | float | Decimal):
         return format_number(value, lang)
     if isinstance(value, Lines):
         return "\n".join(format_value(item, lang) for item in value.items)
     if isinstance(value, AnyOf):
-        options = [format_value(item, lang) for item in value.items]
-        return format_list(options, style="or", locale=LOCALES[lang]) if options else ""
+        options = tuple(format_value(item, lang) for item in value.items)
+        return _joined(options, "or", lang) if options else ""
     if isinstance(value, tuple | list):
-        items = [format_value(item, lang) for item in value]
-        return format_list(items, locale=LOCALES[lang]) if items else ""
+        items = tuple(format_value(item, lang) for item in value)
+        return _joined(items, "standard", lang) if items else ""
     return str(value)
+
+
+@lru_cache(maxsize=FORMATTED)
+def _unit(number: float | int, unit: str, lang: str) -> str:
+    return format_unit(number, unit, length="long", locale=LOCALES[lang])
+
+
+@lru_cache(maxsize=FORMATTED)
+def _joined(items: tuple[str, ...], style: Literal["standard", "or"], lang: str) -> str:
+    return format_list(list(items), style=style, locale=LOCALES[lang])
 
 
 def render(message: Message | str, lang: str) -> str:

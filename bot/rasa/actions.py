@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -20,9 +21,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from dialogs.answers import AnswerResult, check_answer, parse_answer
+from dialogs.dont_know import says_dont_know
+from dialogs.engine import HELP_WORDS
 from dialogs.interrupts import Interruption, classify
 from dialogs.outputs import Ask, FaqAnswer, Output, Say, Suggestions
-from dialogs.parsing import Ambiguous, DontKnow, Parsed
+from dialogs.parsing import Ambiguous, DontKnow, Invalid, Parsed, choose_reading, normalize
 from dialogs.prompts import answer_value, confirm_prompt, question_prompt
 from dialogs.questions import QUESTIONS, InputKind, dependents
 from dialogs.state import DialogState
@@ -39,8 +42,23 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 500  # characters of an answer read (a pasted essay is not an answer)
 
 
+# The chat's sentences that point to Telegram commands (/review, /help), which Rasa has not: their
+# Rasa wording, the same sentence without the command.
+RASA_WORDING = {
+    N_("dont_know.noted"): N_("rasa.dont_know.noted"),
+    N_("interrupt.not_understood"): N_("rasa.not_understood"),
+    N_("faq.unknown"): N_("rasa.faq.unknown"),
+}
+NOT_UNDERSTOOD = N_("interrupt.not_understood")
+
+
+def for_rasa(message: Message) -> Message:
+    key = RASA_WORDING.get(message.key)
+    return message if key is None else Message(key, message.params)
+
+
 def say(dispatcher: CollectingDispatcher, message: Message, lang: Lang) -> None:
-    dispatcher.utter_message(text=render(message, lang))
+    dispatcher.utter_message(text=render(for_rasa(message), lang))
 
 
 def show_ask(dispatcher: CollectingDispatcher, ask: Ask, lang: Lang, payloads: dict[str, str] | None = None) -> None:
@@ -61,6 +79,7 @@ async def guarded(
     dispatcher: CollectingDispatcher,
     lang: Lang,
     work: Coroutine[Any, Any, list[EventType]],
+    fallback: list[EventType] | None = None,
 ) -> list[EventType]:
     """Run an action's work after a look for published changes; an error of ours becomes the
     chat's sentence and a log line with the action's name and the error's type, nothing else."""
@@ -72,7 +91,7 @@ async def guarded(
         work.close()  # not started if the look itself failed
         dispatcher.messages.clear()  # half an answer is worse than none
         say(dispatcher, Message(N_("error.internal")), lang)
-        return []
+        return fallback or []
 
 
 class Guarded(Action):
@@ -108,7 +127,13 @@ class ValidateEligibilityForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = slots.language(tracker.slots, self.context.default_language)
-        return await guarded(self.name(), self.context, dispatcher, lang, super().run(dispatcher, tracker, domain))
+        # On an error of ours, this turn's answers are set aside unread and the same question stays
+        # asked: "send your last message again" then answers the same question.
+        candidates = [s for s in tracker.slots_to_validate() if s in QUESTIONS]
+        requested = tracker.slots.get(slots.REQUESTED_SLOT)
+        fallback = [SlotSet(s, None) for s in candidates] + [SlotSet(slots.REQUESTED_SLOT, requested)]
+        work = super().run(dispatcher, tracker, domain)
+        return await guarded(self.name(), self.context, dispatcher, lang, work, fallback)
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -129,49 +154,95 @@ class ValidateEligibilityForm(FormValidationAction):
     async def validate(
         self, fact: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        """One answer to the question of `fact`, read as the chat reads it."""
+        """One answer to the question of `fact`, read in the order the chat reads it."""
         lang = slots.language(tracker.slots, self.context.default_language)
         today = self.context.today()
         others = slots.answers(tracker.slots, today, leave_out=[fact]).facts
-        skipped = slots.unknown_facts(tracker.slots)
         chosen = [p.id for p in slots.offers(tracker.slots, self.context.programs, today).chosen]
-        if isinstance(value, str) and classify(value[:MAX_TEXT]) is Interruption.QUESTION:  # as the chat: answered
-            answered = self.context.faq.answer(value[:MAX_TEXT], lang, chosen, today, pending=fact, sure_only=False)
+        faq = self.context.faq
+        unchanged: dict[str, Any] = {fact: None, slots.DATE_READINGS: tracker.slots.get(slots.DATE_READINGS)}
+        topic = picked_topic(latest_message(tracker), faq.topics())
+        if topic is not None:  # a "did you mean" button pressed while the form asks: answered, asked again
+            utter_outputs(dispatcher, faq.topic(topic, lang, chosen, today) or [Say(Message(NOT_UNDERSTOOD))], lang)
+            return unchanged
+        text = value.strip()[:MAX_TEXT] if isinstance(value, str) else str(value)[:MAX_TEXT]
+        if not normalize(text):  # only invisible marks: nothing to read
+            say(dispatcher, Message(N_("input.text_only")), lang)
+            return unchanged
+        if isinstance(value, str) and says_dont_know(text):  # before the FAQ: "je ne sais pas?" is an answer
+            return self.set_aside(fact, dispatcher, tracker, lang)
+        if normalize(text).strip(" ?!.") in HELP_WORDS:  # "aide": the question's help
+            say(dispatcher, Message(QUESTIONS[fact].help), lang)
+            return unchanged
+        readings = slots.date_readings(tracker.slots, fact)
+        picked = choose_reading(text, readings, today) if readings else None
+        if picked is not None:
+            result: AnswerResult = check_answer(fact, picked, today=today, facts=others) or Parsed(picked)
+        elif isinstance(value, str) and classify(text) is Interruption.QUESTION:  # as the chat: answered
+            answered = faq.answer(text, lang, chosen, today, pending=fact, sure_only=False)
             utter_outputs(dispatcher, answered or [Say(Message(N_("interrupt.unanswered")))], lang)
-            return {fact: None}
-        result = read(fact, value, today, others)
+            return unchanged
+        else:
+            result = read(fact, value, text, today, others)
         if isinstance(result, Parsed):
-            changes = {fact: dump_facts({fact: result.value})[fact], slots.UNKNOWN_FACTS: without(skipped, fact)}
-            if fact in QUESTIONS and QUESTIONS[fact].kind in (InputKind.DATE, InputKind.NUMBER):
-                say(dispatcher, Message(N_("answer.noted"), {"value": shown(fact, result.value)}), lang)
-            previous = earlier_value(tracker, fact)
-            if previous is not None and previous != changes[fact]:  # a changed answer: what followed from it goes
-                changes.update({stale: None for stale in dependents(fact)})
-            return changes
+            return self.record(fact, result.value, dispatcher, tracker, lang)
         if isinstance(result, DontKnow):
-            say(dispatcher, Message(N_("dont_know.noted")), lang)
-            return {fact: None, slots.UNKNOWN_FACTS: [*without(skipped, fact), fact]}
-        if isinstance(result, Ambiguous):
-            ask = confirm_prompt(result.candidates)
-            readings = {f"confirm:{i}": day.isoformat() for i, day in enumerate(result.candidates)}
-            show_ask(dispatcher, ask, lang, {**readings, "confirm:?retype": ""})
-            return {fact: None}
-        text = value[:MAX_TEXT] if isinstance(value, str) else ""
-        sure = self.context.faq.answer(text, lang, chosen, today, pending=fact, sure_only=True) if text else None
-        utter_outputs(dispatcher, sure or [Say(Message(result.reason, result.params))], lang)
-        return {fact: None}
+            return self.set_aside(fact, dispatcher, tracker, lang)
+        if isinstance(result, Ambiguous):  # `action_ask_<fact>` shows both readings as buttons
+            return {
+                fact: None,
+                slots.DATE_READINGS: {"fact": fact, "readings": [d.isoformat() for d in result.candidates]},
+            }
+        # Not an answer: as the chat, a sure FAQ answer, a greeting or thanks returned, else why it is refused
+        kind = classify(text)
+        polite = {Interruption.GREETING: N_("interrupt.greeting"), Interruption.THANKS: N_("interrupt.thanks")}
+        sure = None if kind in polite else faq.answer(text, lang, chosen, today, pending=fact, sure_only=True)
+        refusal = Message(polite[kind]) if kind in polite else Message(result.reason, result.params)
+        utter_outputs(dispatcher, sure or [Say(refusal)], lang)
+        return {fact: None, slots.DATE_READINGS: None}  # as the chat: a refused answer ends the choice of readings
+
+    def record(
+        self, fact: str, value: FactValue, dispatcher: CollectingDispatcher, tracker: Tracker, lang: Lang
+    ) -> dict[str, Any]:
+        """A checked value: stored as JSON, said back for a date or a number, what followed from an
+        earlier different answer dropped."""
+        skipped = slots.unknown_facts(tracker.slots)
+        stored = dump_facts({fact: value})[fact]
+        changes = {fact: stored, slots.UNKNOWN_FACTS: without(skipped, fact), slots.DATE_READINGS: None}
+        if QUESTIONS[fact].kind in (InputKind.DATE, InputKind.NUMBER):
+            say(dispatcher, Message(N_("answer.noted"), {"value": shown(fact, value)}), lang)
+        previous = earlier_value(tracker, fact)
+        if previous is not None and previous != stored:
+            changes.update({stale: None for stale in dependents(fact)})
+        return changes
+
+    def set_aside(self, fact: str, dispatcher: CollectingDispatcher, tracker: Tracker, lang: Lang) -> dict[str, Any]:
+        """ "I don't know": the fact stays unknown and is not asked again; what followed from an
+        earlier answer to it goes, as in the chat."""
+        say(dispatcher, Message(N_("dont_know.noted")), lang)
+        skipped = slots.unknown_facts(tracker.slots)
+        changes = {fact: None, slots.UNKNOWN_FACTS: [*without(skipped, fact), fact], slots.DATE_READINGS: None}
+        if earlier_value(tracker, fact) is not None:
+            changes.update({stale: None for stale in dependents(fact)})
+        return changes
 
 
-def read(fact: str, value: Any, today: date, facts: dict[str, FactValue]) -> AnswerResult:
-    """A slot's value read as the chat reads an answer: text through `parse_answer`; a value
-    already typed (an entity, a button's JSON) checked as a pressed button is."""
-    if isinstance(value, str):
-        return parse_answer(fact, value[:MAX_TEXT], today=today, facts=facts, translate=gettext)
+def read(fact: str, value: Any, text: str, today: date, facts: dict[str, FactValue]) -> AnswerResult:
+    """A slot's value read as the chat reads an answer: text through `parse_answer`; a number
+    (an entity, a button's JSON) as the same number typed; another typed value checked as a
+    pressed button is."""
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return parse_answer(fact, text, today=today, facts=facts, translate=gettext)
     answers = slots.answers({fact: value}, today)
     if fact in answers.facts:
         typed = answers.facts[fact]
         return check_answer(fact, typed, today=today, facts=facts) or Parsed(typed)
-    return parse_answer(fact, "", today=today, facts=facts, translate=gettext)  # the chat's "not understood"
+    return Invalid(N_("parse.choice.none"))
+
+
+def latest_message(tracker: Tracker) -> dict[str, Any]:
+    message = tracker.latest_message
+    return message if isinstance(message, dict) else {}
 
 
 def without(values: Sequence[str], value: str) -> list[str]:
@@ -184,14 +255,15 @@ def shown(fact: str, value: FactValue) -> object:
 
 
 def earlier_value(tracker: Tracker, fact: str) -> Any:
-    """The fact's value before this turn's candidates (the trailing slot events), if any."""
-    events = tracker.events
+    """The fact's last value before this turn's candidates (the trailing slot events), if any."""
+    events = tracker.events if isinstance(tracker.events, list) else []
     end = len(events)
-    while end > 0 and events[end - 1].get("event") == "slot":
+    while end > 0 and isinstance(events[end - 1], dict) and events[end - 1].get("event") == "slot":
         end -= 1
     for event in reversed(events[:end]):
-        if event.get("event") == "slot" and event.get("name") == fact:
-            return event.get("value")
+        if isinstance(event, dict) and event.get("event") == "slot" and event.get("name") == fact:  # noqa: SIM102
+            if event.get("value") is not None:
+                return event.get("value")
     return None
 
 
@@ -230,6 +302,11 @@ class AskFact(Guarded):
         today = self.context.today()
         chosen = slots.offers(tracker.slots, self.context.programs, today).chosen
         known = slots.answers(tracker.slots, today, leave_out=[self.fact]).facts
+        readings = slots.date_readings(tracker.slots, self.fact)
+        if readings is not None:  # the date typed reads two ways: which one (each reading's button sends it)
+            payloads = {f"confirm:{i}": day.isoformat() for i, day in enumerate(readings)}
+            show_ask(dispatcher, confirm_prompt(readings), lang, {**payloads, "confirm:?retype": ""})
+            return []
         state = DialogState(lang=lang, answers=dump_facts(known), skipped=slots.unknown_facts(tracker.slots))
         state.asked = list(state.answers)
         show_ask(dispatcher, question_prompt(state, self.fact, chosen, today), lang)
@@ -306,7 +383,7 @@ class AnswerFaq(Guarded):
             requested = tracker.slots.get(slots.REQUESTED_SLOT)
             pending = requested if isinstance(requested, str) and requested in QUESTIONS else None
             outputs = faq.answer(text, lang, chosen, today, pending=pending, sure_only=False)
-        answered = utter_outputs(dispatcher, outputs or [Say(Message(N_("interrupt.not_understood")))], lang)
+        answered = utter_outputs(dispatcher, outputs or [Say(Message(NOT_UNDERSTOOD))], lang)
         return [SlotSet(slots.FAQ_TOPIC, answered)]
 
 
@@ -316,7 +393,8 @@ def utter_outputs(dispatcher: CollectingDispatcher, outputs: Sequence[Output], l
     for output in outputs:
         if isinstance(output, FaqAnswer):
             answered = answered or output.topic or None
-            dispatcher.utter_message(text=plain_answer([output], lang))
+            intro = None if output.intro is None else for_rasa(output.intro)
+            dispatcher.utter_message(text=plain_answer([replace(output, intro=intro)], lang))
         elif isinstance(output, Say):
             say(dispatcher, output.message, lang)
         elif isinstance(output, Suggestions):

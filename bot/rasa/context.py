@@ -1,8 +1,9 @@
 """What every action reads: the live offers and FAQ (as the bot's), the date, the default language.
 
 The server keeps no personal data: it reads offers and staff content from the bot's database and
-never writes. Staff edits and new offer editions are live here too, at most `refresh_every`
-seconds after they are published, without a restart.
+writes nothing there (but the schema's migrations, on start, as every command does). Staff edits
+and new offer editions are live here too, at most `refresh_every` seconds after they are
+published, without a restart.
 """
 
 from __future__ import annotations

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import logging
 import signal
+import socket
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -23,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from ..config import Config
+from ..errors import ConfigError
 from ..storage.db import sessionmaker
 from ..storage.migrate import open_migrated
 from .actions import all_actions
@@ -31,6 +35,21 @@ from .context import ActionContext
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5055  # Rasa's `endpoints.yml` default for the action server
+MAX_BODY = 8 * 1024 * 1024  # bytes of a request, once inflated (a long conversation's tracker fits)
+MAX_VERSION = 32  # characters of the caller's Rasa version (rasa-sdk warns with it)
+RASA_SDK_VERSION = importlib.metadata.version("rasa-sdk")
+
+
+def inflate(body: bytes) -> bytes | None:
+    """A deflated body, inflated to at most `MAX_BODY` bytes; None when larger or not deflate."""
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(body, MAX_BODY + 1)
+    except zlib.error:
+        return None
+    if len(inflated) > MAX_BODY or inflater.unconsumed_tail:
+        return None
+    return inflated
 
 
 def executor_for(context: ActionContext, extra: Sequence[Action] = ()) -> ActionExecutor:
@@ -46,7 +65,8 @@ def create_app(context: ActionContext, extra: Sequence[Action] = ()) -> Sanic[An
     without echoing the request (rasa-sdk's own returns the body: a person's answers)."""
     from rasa_sdk.endpoint import create_app as rasa_app
 
-    app: Sanic[Any, Any] = rasa_app(executor_for(context, extra), cors_origins=None)
+    executor = executor_for(context, extra)
+    app: Sanic[Any, Any] = rasa_app(executor, cors_origins=None)
 
     async def failed(request: Request, exception: Exception) -> HTTPResponse:
         status = getattr(exception, "status_code", 500)  # Sanic's own: 400 for a body that is not JSON
@@ -61,6 +81,35 @@ def create_app(context: ActionContext, extra: Sequence[Action] = ()) -> Sanic[An
         return response.json({"error": type(exception).__name__}, status=status)
 
     app.error_handler.cached_handlers[(Exception, None)] = failed  # in place of rasa-sdk's handler
+    app.config.REQUEST_MAX_SIZE = MAX_BODY
+    names = frozenset(executor.actions)
+
+    @app.on_request
+    async def screened(request: Request) -> HTTPResponse | None:
+        """What rasa-sdk would take unchecked: a deflated body inflated without a bound, a tracker
+        whose `latest_message` is not an object (its tracing fails after the action ran), an
+        unknown action's name written to the log as sent, a `version` of any length."""
+        if request.path != "/webhook" or request.method != "POST":
+            return None
+        if request.headers.get("Content-Encoding") == "deflate":
+            inflated = inflate(request.body)
+            if inflated is None:
+                return response.json({"error": "body too large or not deflate"}, status=413)
+            request.body = inflated
+            del request.headers["Content-Encoding"]
+        call = request.json  # a body that is not JSON: 400 from Sanic
+        if not isinstance(call, dict):
+            return response.json({"error": "expected a JSON object"}, status=400)
+        if not isinstance(call.get("next_action"), str) or call["next_action"] not in names:
+            logger.warning("action server: a call to an unknown action")
+            return response.json({"error": "unknown action"}, status=404)
+        tracker = call.get("tracker")
+        if isinstance(tracker, dict) and not isinstance(tracker.get("latest_message"), dict):
+            tracker["latest_message"] = {}
+        if not isinstance(call.get("version"), str) or len(call["version"]) > MAX_VERSION:
+            call["version"] = RASA_SDK_VERSION
+        return None
+
     app.config.TOUCHUP = False  # Sanic rewrites its own functions at start-up, which works once per process only
     return app
 
@@ -75,17 +124,17 @@ async def serve_actions(
 ) -> None:
     """Serve until `stop` is set; `ready(port)` once listening (port 0: a free one is chosen)."""
     app = create_app(context, extra)
+    listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    bound = listener.getsockname()[1]  # Sanic reads port 0 as 8000: the socket is ours, on the port asked
     try:
         server = await app.create_server(
-            host=host, port=port, return_asyncio_server=True, access_log=False, noisy_exceptions=False
+            sock=listener, return_asyncio_server=True, access_log=False, noisy_exceptions=False
         )
         if server is None:
             raise OSError(f"could not listen on {host}:{port}")
         await server.startup()
         await server.before_start()
         await server.after_start()
-        sockets: list[Any] = list(server.server.sockets) if server.server is not None else []
-        bound = sockets[0].getsockname()[1] if sockets else port
         logger.info("Rasa action server ready on %s:%s (%d actions)", host, bound, len(all_actions(context)))
         if ready is not None:
             ready(bound)
@@ -95,6 +144,7 @@ async def serve_actions(
         await server.wait_closed()
         await server.after_stop()
     finally:
+        listener.close()
         Sanic.unregister_app(app)  # another app of the same name may be served in this process later
 
 
@@ -130,5 +180,8 @@ def main(config: Config, host: str, port: int, today: date | None) -> int:
                 loop.add_signal_handler(sig, stop.set)
         await run_server(config, host, port, today, stop)
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except OSError as error:  # the port taken, a host that is not ours: one line, no traceback
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return 0

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from dialogs.answers import check_answer
-from dialogs.questions import QUESTIONS
+from dialogs.questions import QUESTIONS, InputKind
 from rules import FACTS, FactError, FactValue, Program, parse_fact
 
 from ..i18n import LANGUAGES, Lang
@@ -22,6 +22,7 @@ FORM = "eligibility_form"
 LANGUAGE = "language"
 PROGRAMS = "programs"
 UNKNOWN_FACTS = "unknown_facts"  # facts the person said they do not know: not asked again
+DATE_READINGS = "date_readings"  # {"fact", "readings": [two ISO dates]}: an ambiguous date to choose from
 RESULTS = "eligibility_results"
 FAQ_TOPIC = "faq_topic"  # the slot, and the entity of a "did you mean" button's payload
 FAQ_INTENT = "ask_faq"  # the intent of a "did you mean" button's payload
@@ -67,7 +68,30 @@ def unknown_facts(slots: Mapping[str, Any]) -> list[str]:
     raw = slots.get(UNKNOWN_FACTS)
     if not isinstance(raw, list):
         return []
-    return [value for value in dict.fromkeys(raw) if isinstance(value, str) and value in QUESTIONS]
+    return list(dict.fromkeys(value for value in raw if isinstance(value, str) and value in QUESTIONS))
+
+
+def date_readings(slots: Mapping[str, Any], fact: str) -> tuple[date, date] | None:
+    """The two readings of an ambiguous date typed for `fact`, waiting for the person to choose."""
+    raw = slots.get(DATE_READINGS)
+    if not isinstance(raw, dict) or raw.get("fact") != fact:
+        return None
+    readings = raw.get("readings")
+    if not isinstance(readings, list) or len(readings) != 2 or not all(isinstance(r, str) for r in readings):
+        return None
+    try:
+        first, second = (date.fromisoformat(r) for r in readings)
+    except ValueError:
+        return None
+    return first, second
+
+
+def within_bounds(name: str, value: FactValue) -> bool:
+    """A number of years no larger than the question allows (the chat refuses "400 years")."""
+    question = QUESTIONS.get(name)
+    if question is None or question.kind is not InputKind.NUMBER or not isinstance(value, float):
+        return True
+    return value <= question.maximum
 
 
 @dataclass(frozen=True)
@@ -90,8 +114,10 @@ def answers(slots: Mapping[str, Any], today: date, *, leave_out: Sequence[str] =
         except (FactError, TypeError, ValueError, OverflowError):
             unreadable.append(name)
             continue
-        if value is not None:
+        if value is not None and within_bounds(name, value):
             parsed[name] = value
+        elif value is not None:
+            unreadable.append(name)
     facts: dict[str, FactValue] = {}
     for name, value in parsed.items():
         if check_answer(name, value, today=today, facts=parsed) is None:

@@ -116,29 +116,39 @@ class RasaCore:
         said = [Said(r.get("text") or "", r.get("buttons") or []) for r in (body or {}).get("responses", [])]
         return Reply(response.status, body, said)
 
-    async def run(self, action: str) -> Reply:
-        """Run one action on the current tracker and apply the events it returns."""
+    async def run(self, action: str, candidates: dict[str, Any] | None = None) -> Reply:
+        """Run one action on the current tracker and apply the events it returns.
+
+        `candidates`: this turn's slot candidates, at the end of the tracker sent (as Rasa's form
+        sends them to its validation action); only the validated values are kept, and a candidate
+        the action does not return is kept as it is.
+        """
+        tracker = self.tracker()
+        extracted = [{"event": "slot", "name": k, "value": v} for k, v in (candidates or {}).items()]
+        tracker["events"] = tracker["events"] + extracted
+        tracker["slots"] = tracker["slots"] | (candidates or {})
         payload = {
             "next_action": action,
             "sender_id": self.sender,
-            "tracker": self.tracker(),
+            "tracker": tracker,
             "domain": DOMAIN,
             "version": RASA_VERSION,
         }
         reply = await self.post(payload)
         assert reply.status == 200, reply.body
-        self.events.append({"event": "action", "name": action})
-        self.latest_action = action
-        for event in reply.body.get("events", []):
+        returned = [e for e in reply.body.get("events", []) if e.get("event") == "slot"]
+        kept = [e for e in extracted if e["name"] not in {r["name"] for r in returned}]
+        for event in [*kept, *reply.body.get("events", [])]:
             self.events.append(event)
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
+        self.events.append({"event": "action", "name": action})
+        self.latest_action = action
         return reply
 
     async def validate(self, candidates: dict[str, Any]) -> Reply:
-        """The form's validation of this turn's slot candidates (kept as they are unless returned)."""
-        self.set_slots(**candidates)
-        reply = await self.run(f"validate_{FORM}")
+        """The form's validation of this turn's slot candidates."""
+        reply = await self.run(f"validate_{FORM}", candidates)
         returned = {e["name"] for e in reply.body.get("events", []) if e.get("event") == "slot"}
         assert all(name in returned for name in candidates), "every candidate is validated"
         return reply

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,3 +181,33 @@ async def test_staff_answers_are_live_without_a_restart(
             await store.publish(session, "stipend", QUEBEC, texts, Author(None, "cli"), datetime.now(UTC))
         after = await rasa.run("action_answer_faq")
         assert "Allocation révisée" in after.text and rasa.slots["faq_topic"] == "stipend"
+
+
+async def test_a_deflated_call_is_read_and_a_deflate_bomb_refused(http: aiohttp.ClientSession, server: str) -> None:
+    call = {
+        "next_action": "action_check_eligibility",
+        "sender_id": "p",
+        "version": RASA_VERSION,
+        "domain": DOMAIN,
+        "tracker": {"sender_id": "p", "slots": {"language": "en"}, "events": [], "latest_message": None},
+    }
+    deflated = {"Content-Encoding": "deflate", "Content-Type": "application/json"}
+    async with http.post(f"{server}/webhook", data=zlib.compress(json.dumps(call).encode()), headers=deflated) as ok:
+        assert ok.status == 200
+        assert "eligibility_results" in await ok.text()
+    bomb = zlib.compress(b'{"next_action": "' + b" " * (64 * 1024 * 1024) + b'"}', 9)
+    async with http.post(f"{server}/webhook", data=bomb, headers=deflated) as refused:
+        assert refused.status == 413
+    async with http.get(f"{server}/health") as health:
+        assert health.status == 200
+
+
+async def test_an_unknown_action_is_refused_without_its_name_in_the_log(
+    http: aiohttp.ClientSession, server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    call = {"next_action": "nope\nFORGED LINE", "tracker": {"sender_id": "p"}, "domain": DOMAIN}
+    with caplog.at_level(logging.DEBUG):
+        async with http.post(f"{server}/webhook", json=call) as response:
+            assert response.status == 404
+            assert "FORGED" not in await response.text()
+    assert "FORGED" not in caplog.text

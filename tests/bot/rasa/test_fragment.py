@@ -15,7 +15,14 @@ from bot.rasa.server import DEFAULT_PORT
 from ...support.rasa import DOMAIN, FORM
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "rasa"
-CONVERSATION_SLOTS = {slots.LANGUAGE, slots.PROGRAMS, slots.UNKNOWN_FACTS, slots.RESULTS, slots.FAQ_TOPIC}
+CONVERSATION_SLOTS = {
+    slots.LANGUAGE,
+    slots.PROGRAMS,
+    slots.UNKNOWN_FACTS,
+    slots.DATE_READINGS,
+    slots.RESULTS,
+    slots.FAQ_TOPIC,
+}
 
 
 async def test_the_domain_lists_exactly_the_actions_the_server_registers(

@@ -8,6 +8,7 @@ import pytest
 
 from bot.faq.service import FaqService
 from bot.i18n import gettext
+from bot.rasa.context import ActionContext
 from bot.rasa.slots import FACT_SLOTS
 from bot.render import render_output
 from dialogs.engine import Engine, Event
@@ -39,13 +40,16 @@ async def answer(rasa: RasaCore, fact: str, text: Any) -> tuple[Any, list[Said]]
     return rasa.slots[fact], reply.said
 
 
-REFUSED = [  # (fact, text, answers given before): each refused by the chat with a reason
+NOT_ANSWERS = [  # (fact, text, answers given before): refused by the chat with a reason, or answered
     ("birth_date", "31/02/1999", {}),
     ("birth_date", "2030-01-01", {}),
     ("birth_date", "banane", {}),
     ("relevant_experience_years", "-3", {}),
     ("relevant_experience_years", "400", {}),
     ("education", "astronaute", {}),
+    ("education", "Bonjour!", {}),
+    ("iom_interest", "merci beaucoup", {}),
+    ("education", "...", {}),
     ("citizenship", "peut-être", {"birth_date": "1998-05-20"}),
     ("quebec_resident_since", "1990-01-01", {"birth_date": "1998-05-20", "quebec_domicile": True}),
     (
@@ -57,8 +61,8 @@ REFUSED = [  # (fact, text, answers given before): each refused by the chat with
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
-@pytest.mark.parametrize(("fact", "text", "before"), REFUSED)
-async def test_an_answer_the_chat_refuses_is_refused_with_the_chats_words(
+@pytest.mark.parametrize(("fact", "text", "before"), NOT_ANSWERS)
+async def test_what_the_chat_does_not_take_as_an_answer_gets_the_chats_words(
     rasa: RasaCore, lang: str, fact: str, text: str, before: dict[str, Any]
 ) -> None:
     rasa.set_slots(language=lang, **before)
@@ -124,13 +128,22 @@ async def test_the_question_is_the_chats_question(rasa: RasaCore, lang: str) -> 
     assert asked.said[-1].text == chat[-1]
 
 
-async def test_an_ambiguous_date_offers_both_readings_as_buttons(rasa: RasaCore) -> None:
-    value, said = await answer(rasa, "birth_date", "03/04/1998")
+@pytest.mark.parametrize(("choice", "day"), [("2", "1998-03-04"), ("le 3 avril", "1998-04-03"), ("1998-03-04", None)])
+async def test_an_ambiguous_date_is_asked_again_with_both_readings(
+    rasa: RasaCore, choice: str, day: str | None
+) -> None:
+    value, _ = await answer(rasa, "birth_date", "03/04/1998")
     assert value is None
-    readings = [b["payload"] for b in said[-1].buttons]
-    assert readings == ["1998-04-03", "1998-03-04"] or readings == ["1998-03-04", "1998-04-03"]
-    chosen, _ = await answer(rasa, "birth_date", readings[1])
-    assert chosen == readings[1]
+    asked = await rasa.run("action_ask_birth_date")  # what Rasa runs next: which reading?
+    chat = chat_says("birth_date", "03/04/1998", "fr", {}, [QUEBEC])
+    assert asked.said[-1].text == chat[-1]
+    readings = [b["payload"] for b in asked.said[-1].buttons]
+    assert readings == ["1998-04-03", "1998-03-04"]
+    chosen, _ = await answer(rasa, "birth_date", choice)  # a button, or typed as in the chat
+    assert chosen == (day or choice)
+    assert rasa.slots["date_readings"] is None
+    again = await rasa.run(f"action_ask_{rasa.slots['requested_slot']}")
+    assert not any(b["payload"] in readings for said in again.said for b in said.buttons)
 
 
 async def test_i_dont_know_leaves_the_fact_unknown_and_it_is_not_asked_again(rasa: RasaCore) -> None:
@@ -138,7 +151,8 @@ async def test_i_dont_know_leaves_the_fact_unknown_and_it_is_not_asked_again(ras
     value, said = await answer(rasa, "education", "je ne sais pas")
     assert value is None and rasa.slots["unknown_facts"] == ["education"]
     assert rasa.slots["requested_slot"] not in (None, "education")
-    assert said[0].text == chat_says("education", "je ne sais pas", "fr", {"birth_date": "1998-05-20"}, [QUEBEC])[0]
+    chat = chat_says("education", "je ne sais pas", "fr", {"birth_date": "1998-05-20"}, [QUEBEC])[0]
+    assert said[0].text == chat.removesuffix(" Vous pourrez y revenir avec /review."), "the chat's, without /review"
     later, _ = await answer(rasa, "education", "Maîtrise en cours")  # changed their mind
     assert later == "master_in_progress" and rasa.slots["unknown_facts"] == []
 
@@ -166,3 +180,70 @@ async def test_changing_an_answer_drops_what_depended_on_it(rasa: RasaCore) -> N
     assert rasa.slots["highest_degree"] == "master"
     await answer(rasa, "education", "Maîtrise en cours")
     assert rasa.slots["education"] == "master_in_progress" and rasa.slots["highest_degree"] is None
+
+
+async def test_a_did_you_mean_button_pressed_in_the_form_answers_its_topic(rasa: RasaCore) -> None:
+    _, said = await answer(rasa, "birth_date", "stage?")
+    payload = said[-1].buttons[0]["payload"]
+    topic = payload.split('"')[3]
+    rasa.set_slots(requested_slot="birth_date")
+    rasa.user(payload, intent="ask_faq", entities=[{"entity": "faq_topic", "value": topic}])
+    reply = await rasa.validate({"birth_date": payload})  # Rasa's from_text puts the payload in the slot
+    assert rasa.slots["birth_date"] is None and rasa.slots["requested_slot"] == "birth_date"
+    assert "date" not in reply.text.lower() or topic == "dates", "answered, not refused as a date"
+    assert reply.text.strip()
+
+
+@pytest.mark.parametrize("text", ["je sais pas?", "aucune idée?", "I don't know?", "no idea?"])
+async def test_i_dont_know_with_a_question_mark_is_still_i_dont_know(rasa: RasaCore, text: str) -> None:
+    value, _ = await answer(rasa, "birth_date", text)
+    assert value is None and rasa.slots["unknown_facts"] == ["birth_date"]
+
+
+@pytest.mark.parametrize("number", [400, 1e308, -2])
+async def test_a_number_sent_as_a_number_is_checked_as_typed(rasa: RasaCore, number: float) -> None:
+    value, said = await answer(rasa, "relevant_experience_years", number)
+    assert value is None
+    assert said[0].text == chat_says("relevant_experience_years", str(number), "fr", {}, [QUEBEC])[0]
+
+
+async def test_not_knowing_a_changed_answer_drops_what_depended_on_it(rasa: RasaCore) -> None:
+    rasa.set_slots(birth_date="1998-05-20")
+    await answer(rasa, "education", "graduated")
+    await answer(rasa, "highest_degree", "master")
+    await answer(rasa, "education", "je ne sais pas")
+    assert rasa.slots["highest_degree"] is None and rasa.slots["education"] is None
+
+
+@pytest.mark.parametrize(("text", "key"), [("   ", "input.text_only"), ("\u200b", "input.text_only")])
+async def test_nothing_to_read_gets_the_chats_words(rasa: RasaCore, text: str, key: str) -> None:
+    _, said = await answer(rasa, "birth_date", text)
+    assert said[0].text == gettext(key, "fr")
+
+
+async def test_help_typed_as_an_answer_gives_the_questions_help(rasa: RasaCore) -> None:
+    value, said = await answer(rasa, "quebec_domicile", "aide")
+    assert value is None and said[0].text == gettext(QUESTIONS["quebec_domicile"].help, "fr")
+
+
+async def test_an_error_of_ours_keeps_the_question_and_reads_nothing(
+    rasa: RasaCore, context: ActionContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("the matcher broke")
+
+    monkeypatch.setattr(context.faq, "answer", broken)
+    value, said = await answer(rasa, "birth_date", "Quelle est l’allocation?")
+    assert value is None and rasa.slots["requested_slot"] == "birth_date"
+    assert [s.text for s in said] == [gettext("error.internal", "fr")]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+async def test_no_sentence_sends_a_rasa_user_to_a_telegram_command(rasa: RasaCore, lang: str) -> None:
+    rasa.set_slots(language=lang)
+    texts = [s.text for s in (await answer(rasa, "birth_date", "je ne sais pas"))[1]]
+    rasa.user("Quelle est la couleur du ciel?", intent="ask_faq")
+    texts += [s.text for s in (await rasa.run("action_answer_faq")).said]
+    rasa.user("bof", intent="ask_faq")
+    texts += [s.text for s in (await rasa.run("action_answer_faq")).said]
+    assert texts and not any("/" in text.split("http")[0] for text in texts), texts
