@@ -136,9 +136,10 @@ async def two_webhook_processes(
     *,
     secret: str,
     settings: dict[str, Any] | None = None,
+    telegram: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[RoundRobin, list[BotProcess]]]:
     """Two bot processes in webhook mode behind a round-robin balancer, sharing the database;
-    both stopped cleanly (exit status 0) at the end."""
+    both stopped cleanly (exit status 0) at the end. `telegram`: more of the file's `telegram` section."""
     ports = [free_port(), free_port()]
     balancer = RoundRobin(ports)
     await balancer.start()
@@ -153,6 +154,7 @@ async def two_webhook_processes(
             telegram={
                 "mode": "webhook",
                 "webhook": {"listen": "127.0.0.1", "port": port, "url_path": "telegram", "public_url": public},
+                **(telegram or {}),
             },
             settings=settings,
         )
