@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.clock import Clock
 from bot.config import Config, normalise_database_url
 from bot.storage.db import create_engine, sessionmaker
 from bot.telegram.app import serve
@@ -56,21 +58,39 @@ def make_config(
     )
 
 
+@dataclass
+class ShiftedClock:
+    """The real clock moved to another day: time passes at its pace from `start` (the bot's pacing
+    needs time to pass), and `jump` moves it again."""
+
+    start: datetime
+
+    def __post_init__(self) -> None:
+        self.jump(self.start)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def jump(self, to: datetime) -> None:
+        self.offset = to - datetime.now(UTC)
+
+
 STOP_LIMIT = 120.0  # more than the sum of `serve()`'s bounded stop steps
 
 
 class RunningBot:
     """The bot served in this event loop until `stop()`."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock  # None: the system clock
         self.stopper = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.database: AsyncEngine | None = None
 
     async def start(self) -> None:
         self.stopper = asyncio.Event()
-        self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False))
+        self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False, clock=self.clock))
 
     async def stop(self) -> None:
         """Stop as SIGTERM does; `serve()` bounds every step of its stop, so this ends."""

@@ -21,15 +21,12 @@ import asyncio
 import io
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bot.clock import Clock
-from bot.config import Config
 from bot.console import ConsoleChat
 from bot.i18n import gettext
 from bot.rasa.context import ActionContext
@@ -37,7 +34,6 @@ from bot.render import STATUS_ICONS
 from bot.services import ConversationService, InputKind, PersonKey
 from bot.storage.db import sessionmaker
 from bot.storage.migrate import open_migrated
-from bot.telegram.app import serve
 from dialogs.answers import parse_answer
 from dialogs.parsing import DontKnow, Parsed
 from dialogs.questions import QUESTIONS
@@ -47,7 +43,7 @@ from rules import load_programs
 from ..support.personas import Persona, by_day, personas
 from ..support.rasa import RasaCore, Said, action_server
 from ..telegram_emulator import SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, make_config
+from .conftest import RunningBot, ShiftedClock, make_config
 
 PROGRAMS = load_programs()
 PERSONAS = personas()
@@ -66,34 +62,6 @@ def headings(persona: Persona) -> dict[str, str]:
 
 def noon(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=UTC)
-
-
-@dataclass
-class ShiftedClock:
-    """The real clock moved to another day: time passes at its pace from `start`."""
-
-    start: datetime
-
-    def __post_init__(self) -> None:
-        self.jump(self.start)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def jump(self, to: datetime) -> None:
-        self.offset = to - datetime.now(UTC)
-
-
-class ClockedBot(RunningBot):
-    """The bot of the e2e fixtures, on an injected clock."""
-
-    def __init__(self, config: Config, clock: Clock) -> None:
-        super().__init__(config)
-        self.clock = clock
-
-    async def start(self) -> None:
-        self.stopper = asyncio.Event()
-        self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False, clock=self.clock))
 
 
 async def status_or_error(run: Awaitable[str]) -> str:
@@ -256,7 +224,7 @@ async def test_every_persona_gets_the_same_status_on_every_channel(
     documents.mkdir()
     context = ActionContext.create(load_programs(), pinned_today=groups[0][0])
     clock = ShiftedClock(noon(groups[0][0]))
-    bot = ClockedBot(make_config(database_url, emulator), clock)
+    bot = RunningBot(make_config(database_url, emulator), clock)
     chats = asyncio.Semaphore(CONCURRENT_CHATS)
 
     async def on_telegram(persona: Persona) -> None:

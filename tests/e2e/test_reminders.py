@@ -8,26 +8,23 @@ Telegram's pacing works, but "now" is whatever day the test needs.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Config
 from bot.storage.models import OutboxMessage, Subscription
-from bot.telegram.app import serve
 
 from ..conftest import BACKENDS
 from ..telegram_emulator import SimulatedUser, TelegramEmulator
 from .conftest import (
     ROOT,
     RunningBot,
+    ShiftedClock,
     eventually,
     forge_press,
     make_config,
@@ -44,32 +41,6 @@ ON, OFF = f"data:remind:on:{QUEBEC}", f"data:remind:off:{QUEBEC}"
 GENEVA = "OIM Genève — offre PSOIG 2021-023 (ouverte)"
 
 
-@dataclass
-class ShiftedClock:
-    """The real clock moved to another day: time passes at its pace from `start`."""
-
-    start: datetime
-
-    def __post_init__(self) -> None:
-        self.offset = self.start - datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def jump(self, to: datetime) -> None:
-        self.offset = to - datetime.now(UTC)
-
-
-class ClockedBot(RunningBot):
-    def __init__(self, config: Config, clock: ShiftedClock) -> None:
-        super().__init__(config)
-        self.clock = clock
-
-    async def start(self) -> None:
-        self.stopper = asyncio.Event()
-        self.task = asyncio.create_task(serve(self.config, self.stopper, signals=False, clock=self.clock))
-
-
 def offers_dir(tmp_path: Path) -> Path:
     """The shipped offers, the Québec one with its deadline moved to 15 January 2027 (a copy)."""
     folder = tmp_path / "offers"
@@ -84,9 +55,9 @@ def offers_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def clocked(database_url: str, emulator: TelegramEmulator, tmp_path: Path) -> AsyncIterator[ClockedBot]:
+async def clocked(database_url: str, emulator: TelegramEmulator, tmp_path: Path) -> AsyncIterator[RunningBot]:
     config = make_config(database_url, emulator, top={"offers_dir": str(offers_dir(tmp_path))})
-    running = ClockedBot(config, ShiftedClock(datetime(2026, 12, 20, 17, tzinfo=UTC)))
+    running = RunningBot(config, ShiftedClock(datetime(2026, 12, 20, 17, tzinfo=UTC)))
     await running.start()
     yield running
     with contextlib.suppress(Exception):
@@ -111,7 +82,7 @@ def message_with(emulator: TelegramEmulator, user: SimulatedUser, words: str) ->
     return found[-1]
 
 
-async def test_opt_in_list_stop_mydata_and_forget(clocked: ClockedBot, emulator: TelegramEmulator) -> None:
+async def test_opt_in_list_stop_mydata_and_forget(clocked: RunningBot, emulator: TelegramEmulator) -> None:
     amina = emulator.user(9001, "Amina", language_code="fr-CA")
     shown = await judged(amina)
     assert "Non admissible" in shown and "🔔 Voulez-vous un rappel avant la date limite ?" in shown
@@ -146,7 +117,7 @@ async def test_opt_in_list_stop_mydata_and_forget(clocked: ClockedBot, emulator:
 
 
 async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(
-    clocked: ClockedBot, emulator: TelegramEmulator
+    clocked: RunningBot, emulator: TelegramEmulator
 ) -> None:
     amina = emulator.user(9002, "Amina", language_code="fr-CA")
     await judged(amina)
@@ -189,7 +160,7 @@ async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(
 
 
 async def test_a_reminder_queued_before_a_crash_is_never_sent_once_the_deadline_passed(
-    clocked: ClockedBot, emulator: TelegramEmulator
+    clocked: RunningBot, emulator: TelegramEmulator
 ) -> None:
     from bot.reminders.scheduler import ReminderScheduler
     from rules import load_programs
