@@ -50,6 +50,8 @@ RASA_WORDING = {
     N_("faq.unknown"): N_("rasa.faq.unknown"),
 }
 NOT_UNDERSTOOD = N_("interrupt.not_understood")
+TOPIC_GONE = N_("rasa.topic_gone")
+NOT_READ = Message(N_("parse.choice.none"))
 
 
 def for_rasa(message: Message) -> Message:
@@ -127,11 +129,13 @@ class ValidateEligibilityForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = slots.language(tracker.slots, self.context.default_language)
-        # On an error of ours, this turn's answers are set aside unread and the same question stays
-        # asked: "send your last message again" then answers the same question.
-        candidates = [s for s in tracker.slots_to_validate() if s in QUESTIONS]
+        # On an error of ours, the text typed for the question asked is set aside unread and the same
+        # question stays asked: "send your last message again" then answers it. Slots filled before
+        # the form asked (its start) are left as they are.
         requested = tracker.slots.get(slots.REQUESTED_SLOT)
-        fallback = [SlotSet(s, None) for s in candidates] + [SlotSet(slots.REQUESTED_SLOT, requested)]
+        fallback: list[EventType] = []
+        if isinstance(requested, str) and requested in QUESTIONS:
+            fallback = [SlotSet(requested, None), SlotSet(slots.REQUESTED_SLOT, requested)]
         work = super().run(dispatcher, tracker, domain)
         return await guarded(self.name(), self.context, dispatcher, lang, work, fallback)
 
@@ -160,11 +164,24 @@ class ValidateEligibilityForm(FormValidationAction):
         others = slots.answers(tracker.slots, today, leave_out=[fact]).facts
         chosen = [p.id for p in slots.offers(tracker.slots, self.context.programs, today).chosen]
         faq = self.context.faq
-        unchanged: dict[str, Any] = {fact: None, slots.DATE_READINGS: tracker.slots.get(slots.DATE_READINGS)}
-        topic = picked_topic(latest_message(tracker), faq.topics())
+        readings = slots.date_readings(tracker.slots, fact)
+        pending = tracker.slots.get(slots.DATE_READINGS) if readings else None
+        unchanged: dict[str, Any] = {fact: None, slots.DATE_READINGS: pending}  # still asked, readings kept
+        typed = slots.answers({fact: value}, today).facts.get(fact)
+        if typed is not None and check_answer(fact, typed, today=today, facts=others) is None:
+            return self.record(fact, typed, dispatcher, tracker, lang)  # a value as stored: prefilled, a button
+        message = latest_message(tracker)
+        topic = picked_topic(message, faq.topics())
         if topic is not None:  # a "did you mean" button pressed while the form asks: answered, asked again
             utter_outputs(dispatcher, faq.topic(topic, lang, chosen, today) or [Say(Message(NOT_UNDERSTOOD))], lang)
             return unchanged
+        if names_a_topic(message):  # a button of a topic that exists no more
+            say(dispatcher, Message(TOPIC_GONE), lang)
+            return unchanged
+        if not isinstance(value, str | int | float) or isinstance(value, bool):  # a list, an object: not typed
+            empty = parse_answer(fact, "", today=today, facts=others, translate=gettext)  # the question's refusal
+            say(dispatcher, Message(empty.reason, empty.params) if isinstance(empty, Invalid) else NOT_READ, lang)
+            return {fact: None, slots.DATE_READINGS: None}
         text = value.strip()[:MAX_TEXT] if isinstance(value, str) else str(value)[:MAX_TEXT]
         if not normalize(text):  # only invisible marks: nothing to read
             say(dispatcher, Message(N_("input.text_only")), lang)
@@ -174,7 +191,6 @@ class ValidateEligibilityForm(FormValidationAction):
         if normalize(text).strip(" ?!.") in HELP_WORDS:  # "aide": the question's help
             say(dispatcher, Message(QUESTIONS[fact].help), lang)
             return unchanged
-        readings = slots.date_readings(tracker.slots, fact)
         picked = choose_reading(text, readings, today) if readings else None
         if picked is not None:
             result: AnswerResult = check_answer(fact, picked, today=today, facts=others) or Parsed(picked)
@@ -196,9 +212,14 @@ class ValidateEligibilityForm(FormValidationAction):
         # Not an answer: as the chat, a sure FAQ answer, a greeting or thanks returned, else why it is refused
         kind = classify(text)
         polite = {Interruption.GREETING: N_("interrupt.greeting"), Interruption.THANKS: N_("interrupt.thanks")}
-        sure = None if kind in polite else faq.answer(text, lang, chosen, today, pending=fact, sure_only=True)
-        refusal = Message(polite[kind]) if kind in polite else Message(result.reason, result.params)
-        utter_outputs(dispatcher, sure or [Say(refusal)], lang)
+        if kind in polite:
+            say(dispatcher, Message(polite[kind]), lang)
+            return unchanged
+        sure = faq.answer(text, lang, chosen, today, pending=fact, sure_only=True)
+        if sure:
+            utter_outputs(dispatcher, sure, lang)
+            return unchanged
+        say(dispatcher, Message(result.reason, result.params), lang)
         return {fact: None, slots.DATE_READINGS: None}  # as the chat: a refused answer ends the choice of readings
 
     def record(
@@ -206,25 +227,24 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A checked value: stored as JSON, said back for a date or a number, what followed from an
         earlier different answer dropped."""
-        skipped = slots.unknown_facts(tracker.slots)
+        skipped = without(slots.unknown_facts(tracker.slots), fact)
         stored = dump_facts({fact: value})[fact]
-        changes = {fact: stored, slots.UNKNOWN_FACTS: without(skipped, fact), slots.DATE_READINGS: None}
-        if QUESTIONS[fact].kind in (InputKind.DATE, InputKind.NUMBER):
+        asked = tracker.slots.get(slots.REQUESTED_SLOT) == fact  # not a slot filled before the form asked it
+        if asked and QUESTIONS[fact].kind in (InputKind.DATE, InputKind.NUMBER):
             say(dispatcher, Message(N_("answer.noted"), {"value": shown(fact, value)}), lang)
-        previous = earlier_value(tracker, fact)
-        if previous is not None and previous != stored:
-            changes.update({stale: None for stale in dependents(fact)})
-        return changes
+        previous = earlier_value(tracker, fact, self.context.today())
+        stale = dependents(fact) if previous is not None and previous != stored else set()
+        changes = {fact: stored, slots.UNKNOWN_FACTS: [f for f in skipped if f not in stale], slots.DATE_READINGS: None}
+        return changes | {name: None for name in stale}
 
     def set_aside(self, fact: str, dispatcher: CollectingDispatcher, tracker: Tracker, lang: Lang) -> dict[str, Any]:
         """ "I don't know": the fact stays unknown and is not asked again; what followed from an
         earlier answer to it goes, as in the chat."""
         say(dispatcher, Message(N_("dont_know.noted")), lang)
-        skipped = slots.unknown_facts(tracker.slots)
-        changes = {fact: None, slots.UNKNOWN_FACTS: [*without(skipped, fact), fact], slots.DATE_READINGS: None}
-        if earlier_value(tracker, fact) is not None:
-            changes.update({stale: None for stale in dependents(fact)})
-        return changes
+        stale = dependents(fact) if earlier_value(tracker, fact, self.context.today()) is not None else set()
+        skipped = [f for f in slots.unknown_facts(tracker.slots) if f != fact and f not in stale]
+        changes = {fact: None, slots.UNKNOWN_FACTS: [*skipped, fact], slots.DATE_READINGS: None}
+        return changes | {name: None for name in stale}
 
 
 def read(fact: str, value: Any, text: str, today: date, facts: dict[str, FactValue]) -> AnswerResult:
@@ -254,15 +274,16 @@ def shown(fact: str, value: FactValue) -> object:
     return answer_value(DialogState(answers=dump_facts({fact: value})), fact)
 
 
-def earlier_value(tracker: Tracker, fact: str) -> Any:
-    """The fact's last value before this turn's candidates (the trailing slot events), if any."""
+def earlier_value(tracker: Tracker, fact: str, today: date) -> Any:
+    """The fact's last value before this turn's candidates (the trailing slot events), if any: a
+    value as the rules take it, not a text Rasa extracted that validation then refused."""
     events = tracker.events if isinstance(tracker.events, list) else []
     end = len(events)
     while end > 0 and isinstance(events[end - 1], dict) and events[end - 1].get("event") == "slot":
         end -= 1
     for event in reversed(events[:end]):
         if isinstance(event, dict) and event.get("event") == "slot" and event.get("name") == fact:  # noqa: SIM102
-            if event.get("value") is not None:
+            if slots.answers({fact: event.get("value")}, today).facts:
                 return event.get("value")
     return None
 
@@ -377,6 +398,8 @@ class AnswerFaq(Guarded):
         outputs: list[Output] | None
         if topic is not None:
             outputs = faq.topic(topic, lang, chosen, today)
+        elif names_a_topic(message):  # a button of a topic that exists no more
+            outputs = [Say(Message(TOPIC_GONE))]
         else:
             text = message.get("text")
             text = text[:MAX_TEXT] if isinstance(text, str) else ""
@@ -410,6 +433,14 @@ def utter_outputs(dispatcher: CollectingDispatcher, outputs: Sequence[Output], l
 def faq_payload(topic: str) -> str:
     """A Rasa button payload that sets the intent and entity directly, bypassing NLU."""
     return f'/{slots.FAQ_INTENT}{{"{slots.FAQ_TOPIC}": "{topic}"}}'
+
+
+def names_a_topic(message: dict[str, Any]) -> bool:
+    """Whether the message carries a `faq_topic` entity at all (a "did you mean" button's)."""
+    entities = message.get("entities")
+    return isinstance(entities, list) and any(
+        isinstance(e, dict) and e.get("entity") == slots.FAQ_TOPIC for e in entities
+    )
 
 
 def picked_topic(message: dict[str, Any], topics: Sequence[str]) -> str | None:

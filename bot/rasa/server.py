@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib.metadata
 import logging
+import re
 import signal
 import socket
 import zlib
@@ -36,8 +37,15 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5055  # Rasa's `endpoints.yml` default for the action server
 MAX_BODY = 8 * 1024 * 1024  # bytes of a request, once inflated (a long conversation's tracker fits)
-MAX_VERSION = 32  # characters of the caller's Rasa version (rasa-sdk warns with it)
+VERSION = re.compile(r"[0-9A-Za-z.+-]{1,32}")  # a Rasa version as rasa-sdk may write it in a warning
 RASA_SDK_VERSION = importlib.metadata.version("rasa-sdk")
+
+
+def well_formed(event: Any) -> bool:
+    """An event rasa-sdk can read: an object with a type, and a slot event with a slot's name."""
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return False
+    return event["event"] != "slot" or isinstance(event.get("name"), str)
 
 
 def inflate(body: bytes) -> bytes | None:
@@ -89,8 +97,8 @@ def create_app(context: ActionContext, extra: Sequence[Action] = ()) -> Sanic[An
         """What rasa-sdk would take unchecked: a deflated body inflated without a bound, a tracker
         whose `latest_message` is not an object (its tracing fails after the action ran), an
         unknown action's name written to the log as sent, a `version` of any length."""
-        if request.path != "/webhook" or request.method != "POST":
-            return None
+        if request.method != "POST" or request.route is None or not request.route.name.endswith(".webhook"):
+            return None  # `/webhook/` is the same route: the route decides, not the path's spelling
         if request.headers.get("Content-Encoding") == "deflate":
             inflated = inflate(request.body)
             if inflated is None:
@@ -104,10 +112,13 @@ def create_app(context: ActionContext, extra: Sequence[Action] = ()) -> Sanic[An
             logger.warning("action server: a call to an unknown action")
             return response.json({"error": "unknown action"}, status=404)
         tracker = call.get("tracker")
-        if isinstance(tracker, dict) and not isinstance(tracker.get("latest_message"), dict):
-            tracker["latest_message"] = {}
-        if not isinstance(call.get("version"), str) or len(call["version"]) > MAX_VERSION:
-            call["version"] = RASA_SDK_VERSION
+        if isinstance(tracker, dict):  # rasa-sdk's Tracker reads these without a check
+            for name, empty in (("slots", {}), ("latest_message", {}), ("events", [])):
+                if not isinstance(tracker.get(name), type(empty)):
+                    tracker[name] = empty
+            tracker["events"] = [event for event in tracker["events"] if well_formed(event)]
+        if not isinstance(call.get("version"), str) or not VERSION.fullmatch(call["version"]):
+            call["version"] = RASA_SDK_VERSION  # rasa-sdk writes it in a warning: no line of the caller's
         return None
 
     app.config.TOUCHUP = False  # Sanic rewrites its own functions at start-up, which works once per process only

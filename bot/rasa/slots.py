@@ -74,7 +74,8 @@ def unknown_facts(slots: Mapping[str, Any]) -> list[str]:
 def date_readings(slots: Mapping[str, Any], fact: str) -> tuple[date, date] | None:
     """The two readings of an ambiguous date typed for `fact`, waiting for the person to choose."""
     raw = slots.get(DATE_READINGS)
-    if not isinstance(raw, dict) or raw.get("fact") != fact:
+    question = QUESTIONS.get(fact)
+    if not isinstance(raw, dict) or raw.get("fact") != fact or question is None or question.kind is not InputKind.DATE:
         return None
     readings = raw.get("readings")
     if not isinstance(readings, list) or len(readings) != 2 or not all(isinstance(r, str) for r in readings):

@@ -116,29 +116,18 @@ class RasaCore:
         said = [Said(r.get("text") or "", r.get("buttons") or []) for r in (body or {}).get("responses", [])]
         return Reply(response.status, body, said)
 
-    async def run(self, action: str, candidates: dict[str, Any] | None = None) -> Reply:
-        """Run one action on the current tracker and apply the events it returns.
-
-        `candidates`: this turn's slot candidates, at the end of the tracker sent (as Rasa's form
-        sends them to its validation action); only the validated values are kept, and a candidate
-        the action does not return is kept as it is.
-        """
-        tracker = self.tracker()
-        extracted = [{"event": "slot", "name": k, "value": v} for k, v in (candidates or {}).items()]
-        tracker["events"] = tracker["events"] + extracted
-        tracker["slots"] = tracker["slots"] | (candidates or {})
+    async def run(self, action: str) -> Reply:
+        """Run one action on the current tracker and apply the events it returns."""
         payload = {
             "next_action": action,
             "sender_id": self.sender,
-            "tracker": tracker,
+            "tracker": self.tracker(),
             "domain": DOMAIN,
             "version": RASA_VERSION,
         }
         reply = await self.post(payload)
         assert reply.status == 200, reply.body
-        returned = [e for e in reply.body.get("events", []) if e.get("event") == "slot"]
-        kept = [e for e in extracted if e["name"] not in {r["name"] for r in returned}]
-        for event in [*kept, *reply.body.get("events", [])]:
+        for event in reply.body.get("events", []):
             self.events.append(event)
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
@@ -147,8 +136,10 @@ class RasaCore:
         return reply
 
     async def validate(self, candidates: dict[str, Any]) -> Reply:
-        """The form's validation of this turn's slot candidates."""
-        reply = await self.run(f"validate_{FORM}", candidates)
+        """The form's validation of this turn's slot candidates: Rasa 3's `action_extract_slots` has
+        set them (their events stay in the tracker); a candidate not returned is kept as it is."""
+        self.set_slots(**candidates)
+        reply = await self.run(f"validate_{FORM}")
         returned = {e["name"] for e in reply.body.get("events", []) if e.get("event") == "slot"}
         assert all(name in returned for name in candidates), "every candidate is validated"
         return reply
@@ -157,7 +148,9 @@ class RasaCore:
         """Activate the form, answer each question with `answer(slot, messages)`, until it ends."""
         self.active_loop = {"name": FORM}
         self.events.append({"event": "active_loop", "name": FORM})
-        replies = [await self.run(f"validate_{FORM}")]
+        # On activation Rasa validates the form's slots already set (by the assistant, or earlier)
+        prefilled = {name: self.slots[name] for name in DOMAIN["forms"][FORM]["required_slots"] if self.slots[name]}
+        replies = [await self.validate(prefilled)]
         for _ in range(MAX_TURNS):
             requested = self.slots.get("requested_slot")
             if requested is None:

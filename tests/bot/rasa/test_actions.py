@@ -126,10 +126,12 @@ async def test_did_you_mean_buttons_send_the_topic_back(rasa: RasaCore) -> None:
     assert rasa.slots["faq_topic"] == topic and answered.text
 
 
-async def test_a_forged_topic_entity_is_read_as_text(rasa: RasaCore) -> None:
-    rasa.user("allocation", intent="ask_faq", entities=[{"entity": "faq_topic", "value": "../../etc/passwd"}])
+@pytest.mark.parametrize("topic", ["../../etc/passwd", "stipend_old", ["stipend"]])
+async def test_a_topic_that_does_not_exist_is_said_to_be_gone(rasa: RasaCore, topic: Any) -> None:
+    rasa.user('/ask_faq{"faq_topic": "x"}', intent="ask_faq", entities=[{"entity": "faq_topic", "value": topic}])
     reply = await rasa.run("action_answer_faq")
-    assert reply.status == 200 and rasa.slots["faq_topic"] == "stipend"
+    assert rasa.slots["faq_topic"] is None
+    assert reply.text == "Ce sujet n’existe plus; posez votre question autrement, s’il vous plaît."
 
 
 async def test_bad_requests_get_an_http_error_without_the_body_echoed(
@@ -211,3 +213,28 @@ async def test_an_unknown_action_is_refused_without_its_name_in_the_log(
             assert response.status == 404
             assert "FORGED" not in await response.text()
     assert "FORGED" not in caplog.text
+
+
+async def test_the_webhook_with_a_trailing_slash_is_screened_too(http: aiohttp.ClientSession, server: str) -> None:
+    bomb = zlib.compress(b'{"next_action": "' + b" " * (64 * 1024 * 1024) + b'"}', 9)
+    headers = {"Content-Encoding": "deflate", "Content-Type": "application/json"}
+    async with http.post(f"{server}/webhook/", data=bomb, headers=headers) as refused:
+        assert refused.status == 413
+    async with http.post(f"{server}/webhook/", json={"next_action": "nope\\nFORGED"}) as unknown:
+        assert unknown.status == 404 and "FORGED" not in await unknown.text()
+
+
+@pytest.mark.parametrize(
+    "tracker",
+    [
+        {"sender_id": "p", "slots": None, "events": None, "latest_message": "x"},
+        {"sender_id": "p", "slots": {}, "events": [{}, 1, {"event": "slot"}, None]},
+    ],
+)
+async def test_a_tracker_of_the_wrong_shape_gets_an_answer(
+    http: aiohttp.ClientSession, server: str, tracker: dict[str, Any]
+) -> None:
+    for action in ("validate_eligibility_form", "action_check_eligibility", "action_answer_faq"):
+        call = {"next_action": action, "tracker": tracker, "domain": DOMAIN, "version": RASA_VERSION}
+        async with http.post(f"{server}/webhook", json=call) as response:
+            assert response.status == 200, action

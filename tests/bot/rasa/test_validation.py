@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.faq.service import FaqService
@@ -247,3 +248,69 @@ async def test_no_sentence_sends_a_rasa_user_to_a_telegram_command(rasa: RasaCor
     rasa.user("bof", intent="ask_faq")
     texts += [s.text for s in (await rasa.run("action_answer_faq")).said]
     assert texts and not any("/" in text.split("http")[0] for text in texts), texts
+
+
+async def test_the_forms_start_keeps_what_was_already_answered(
+    http: aiohttp.ClientSession, server: str, context: ActionContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = {"birth_date": "1998-05-20", "relevant_experience_years": 1.5, "education": "graduated"}
+    rasa = RasaCore(http, server, language="fr", programs=[RABAT], **given)
+    started = await rasa.validate(dict(given))  # what Rasa sends when the form starts
+    assert {k: rasa.slots[k] for k in given} == given and not started.said, "kept, and not said back"
+    assert rasa.slots["requested_slot"] == "highest_degree"
+
+    def broken() -> None:
+        raise RuntimeError("the clock broke")
+
+    monkeypatch.setattr(context, "today", broken)
+    again = RasaCore(http, server, language="fr", programs=[RABAT], **given)
+    failed = await again.run("validate_eligibility_form")  # the slots' events are this turn's candidates
+    assert {k: again.slots[k] for k in given} == given, "an error of ours erases nothing"
+    assert [s.text for s in failed.said] == [gettext("error.internal", "fr")]
+
+
+@pytest.mark.parametrize("aside", ["bonjour", "merci!", "Quelle est l’allocation?", "aide"])
+async def test_the_two_readings_survive_what_is_not_an_answer(rasa: RasaCore, aside: str) -> None:
+    await answer(rasa, "birth_date", "03/04/1998")
+    await answer(rasa, "birth_date", aside)
+    asked = await rasa.run("action_ask_birth_date")
+    assert [b["payload"] for b in asked.said[-1].buttons] == ["1998-04-03", "1998-03-04"]
+    chosen, _ = await answer(rasa, "birth_date", "1")
+    assert chosen == "1998-04-03"
+
+
+async def test_readings_are_only_for_a_date_question(rasa: RasaCore) -> None:
+    rasa.set_slots(
+        birth_date="1998-05-20", date_readings={"fact": "education", "readings": ["1998-04-03", "1998-03-04"]}
+    )
+    asked = await rasa.run("action_ask_education")
+    assert "1998-04-03" not in [b["payload"] for b in asked.said[-1].buttons]
+    value, _ = await answer(rasa, "education", "1")
+    assert value == QUESTIONS["education"].choices[0], "1 is the first option, as in the chat"
+
+
+async def test_a_changed_answer_asks_again_what_followed_from_it(rasa: RasaCore) -> None:
+    rasa.set_slots(birth_date="1990-05-20")
+    await answer(rasa, "education", "graduated")
+    await answer(rasa, "highest_degree", "je ne sais pas")
+    assert rasa.slots["unknown_facts"] == ["highest_degree"]
+    await answer(rasa, "education", "none")
+    await answer(rasa, "education", "graduated")
+    assert rasa.slots["unknown_facts"] == [] and rasa.slots["requested_slot"] == "highest_degree"
+
+
+async def test_a_refused_text_is_not_taken_for_an_earlier_answer(rasa: RasaCore) -> None:
+    rasa.set_slots(birth_date="1990-05-20")
+    await answer(rasa, "education", "graduated")
+    await answer(rasa, "highest_degree", "master")
+    await answer(rasa, "education", "banane")  # refused: Rasa's extracted text stays in the events
+    await answer(rasa, "education", "graduated")  # the same answer as before
+    assert rasa.slots["highest_degree"] == "master"
+
+
+@pytest.mark.parametrize("value", [{"$gt": ""}, ["1998-05-20"], True])
+async def test_a_value_that_is_neither_text_nor_number_is_refused_as_the_question_refuses(
+    rasa: RasaCore, value: Any
+) -> None:
+    stored, said = await answer(rasa, "relevant_experience_years", value)
+    assert stored is None and said[0].text == chat_says("relevant_experience_years", "abc", "fr", {}, [QUEBEC])[0]
