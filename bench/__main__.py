@@ -75,17 +75,19 @@ def main() -> None:
 
 
 def run(args: list[str]) -> None:
-    """`python -m bench [engine] [faq] [broadcast] [rasa] [--database-url URL]`: the benchmarks named, or
-    every one; options (from the first `-`) go to the broadcast benchmark."""
-    from . import broadcast, faq, rasa  # only here: the engine's figures need none of their imports
+    """`python -m bench [engine] [faq] [broadcast] [rasa] [dialog] [options]`: the benchmarks named, or
+    every one; options (from the first `-`) go to the one benchmark named that takes options (broadcast:
+    `--database-url URL`; dialog: `--people N --duration S --warmup S`), or to broadcast when none is named."""
+    from . import broadcast, dialog, faq, rasa  # only here: the engine's figures need none of their imports
 
     split = next((n for n, arg in enumerate(args) if arg.startswith("-")), len(args))
     names, options = args[:split], args[split:]
     benchmarks: dict[str, Callable[[], None]] = {
         "engine": main,
         "faq": faq.main,
-        "broadcast": lambda: broadcast.main(options),
+        "broadcast": lambda: broadcast.main(options if "dialog" not in names else ()),
         "rasa": rasa.main,
+        "dialog": lambda: dialog.main(options if "dialog" in names else ()),
     }
     unknown = [name for name in names if name not in benchmarks]
     if unknown:
@@ -93,8 +95,12 @@ def run(args: list[str]) -> None:
             f"python -m bench: unknown benchmark {unknown[0]!r}: choose from {', '.join(benchmarks)}", file=sys.stderr
         )
         raise SystemExit(2)
-    if options and names and "broadcast" not in names:
-        print(f"python -m bench: {options[0]} is an option of the broadcast benchmark only", file=sys.stderr)
+    with_options = [name for name in names if name in ("broadcast", "dialog")]
+    if options and names and len(with_options) != 1:
+        print(
+            f"python -m bench: {options[0]} is an option of the broadcast or the dialog benchmark: name one of them",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     for number, name in enumerate(names or list(benchmarks)):
         if number:

@@ -37,7 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,22 +129,40 @@ class Figures:
 
 
 class EmulatorProcess:
-    """`bench/emulator_process.py` for one audience; `report()` once every chat has its copy."""
+    """`bench/emulator_process.py` for one audience; `report()` once every chat has its copy.
 
-    def __init__(self, count: int) -> None:
+    `command` runs another module in its place (e.g. `bench/dialog_load.py`), `report_timeout` bounds
+    each `report()`: both default to the broadcast's. `tell()` writes a line to its stdin."""
+
+    def __init__(self, count: int, command: Sequence[str] | None = None, report_timeout: float | None = None) -> None:
         self.count = count
+        self.command = list(command) if command is not None else None
+        self.report_timeout = report_timeout if report_timeout is not None else count / LIMIT * 3 + 90
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> str:
-        command = [sys.executable, "-m", "bench.emulator_process", "--count", str(self.count)]
-        command += ["--time-scale", str(SCALE), "--every", str(EVERY), "--timeout", str(self.count / LIMIT * 3 + 60)]
+        command = self.command
+        if command is None:
+            command = ["-m", "bench.emulator_process", "--count", str(self.count), "--time-scale", str(SCALE)]
+            command += ["--every", str(EVERY), "--timeout", str(self.count / LIMIT * 3 + 60)]
         self.process = await asyncio.create_subprocess_exec(
-            *command, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            sys.executable,
+            *command,
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**24,  # a report's line may hold every latency measured
         )
         return str((await self._line(READY))["base_url"])
 
     async def report(self) -> dict[str, Any]:
-        return await self._line(self.count / LIMIT * 3 + 90)
+        """Its next line of JSON."""
+        return await self._line(self.report_timeout)
+
+    async def tell(self, line: str) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(f"{line}\n".encode())
+        await self.process.stdin.drain()
 
     async def _line(self, seconds: float) -> dict[str, Any]:
         assert self.process is not None and self.process.stdout is not None
@@ -232,10 +250,20 @@ async def bot_run(count: int, server: str | None) -> Figures:
     return Figures(**{**figures(report, count).__dict__, "peak": peak, "idle": idle, "cpu": cpu})
 
 
-async def start_bot(workdir: Path, url: str, base_url: str) -> asyncio.subprocess.Process:
+async def start_bot(
+    workdir: Path,
+    url: str,
+    base_url: str,
+    *,
+    settings: Mapping[str, object] | None = None,
+    module: Sequence[str] = ("bot", "run"),
+) -> asyncio.subprocess.Process:
+    """`python -m <module>` (the bot by default) with the token, base URL, database and a config file
+    whose `telegram` section is `settings` (default: the broadcast's); ready once it logs "bot ready"."""
     config = workdir / "bot.yaml"
-    settings = {"flood": FLOOD, **BULK}  # otherwise as deployed (long polls, retry interval)
-    config.write_text(yaml.safe_dump({"telegram": settings}), encoding="utf-8")
+    if settings is None:
+        settings = {"flood": FLOOD, **BULK}  # otherwise as deployed (long polls, retry interval)
+    config.write_text(yaml.safe_dump({"telegram": dict(settings)}), encoding="utf-8")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))},
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -247,7 +275,7 @@ async def start_bot(workdir: Path, url: str, base_url: str) -> asyncio.subproces
     log_path = workdir / "bot.log"
     with log_path.open("wb") as log:
         bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            sys.executable, "-m", *module, cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
     deadline = time.monotonic() + READY
     while "bot ready" not in log_path.read_text(encoding="utf-8", errors="replace"):
