@@ -37,6 +37,8 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 PROGRAMS, CONSENT, BIRTH_DATE, EDUCATION, EXPERIENCE, IOM_INTEREST = range(6)
+# The contract's values, written out: a reference bot imports nothing of the project (its memory
+# and start are measured, and `rules` would bring pydantic and the offers).
 EDUCATION_LEVELS = (
     "bachelor_final_year",
     "bachelor_in_progress",
