@@ -39,10 +39,7 @@ from tests.telegram_emulator import TelegramEmulator
 from tests.telegram_emulator.models import BotReply
 from tests.telegram_emulator.user import SimulatedUser
 
-FIRST_PERSON = 20_000_001  # chat ids of the people, one new id per dialog...
-# ...spaced: the emulator's callback query ids are `user id × 1000 + a counter of every query`, so
-# ids 1 apart collide once 1 000 queries have been made (the later one answers "query is too old")
-ID_STRIDE = 1_000_000
+FIRST_PERSON = 20_000_001  # chat ids of the people, one new id per dialog
 NO_REPLY = 60.0  # seconds after which a person gives up waiting and a new one takes her place
 BIRTH_DATE = "15/03/2000"  # day over 12: never ambiguous (no "did you mean" question)
 EXPERIENCE = {"fr": "1,5", "en": "1.5"}
@@ -145,7 +142,7 @@ async def someone(load: Load) -> None:
     talk = dialog if load.script == "dialog" else echo
     while not load.stopping:
         number = next(load.people)
-        chat, lang = FIRST_PERSON + number * ID_STRIDE, "en" if number % 2 else "fr"
+        chat, lang = FIRST_PERSON + number, "en" if number % 2 else "fr"
         person = load.emulator.user(chat, "Amina" if lang == "fr" else "John", language_code=lang)
         await talk(load, person, lang)
 

@@ -95,8 +95,9 @@ def create_app(context: ActionContext, extra: Sequence[Action] = ()) -> Sanic[An
     @app.on_request
     async def screened(request: Request) -> HTTPResponse | None:
         """What rasa-sdk would take unchecked: a deflated body inflated without a bound, a tracker
-        whose `latest_message` is not an object (its tracing fails after the action ran), an
-        unknown action's name written to the log as sent, a `version` of any length."""
+        of the wrong shape (slots, events or `latest_message` that are not what its `Tracker`
+        reads), an unknown action's name written to the log as sent, a `version` written into a
+        warning as sent."""
         if request.method != "POST" or request.route is None or not request.route.name.endswith(".webhook"):
             return None  # `/webhook/` is the same route: the route decides, not the path's spelling
         if request.headers.get("Content-Encoding") == "deflate":

@@ -267,7 +267,9 @@ class EmulatorState:
 
     # callback queries --------------------------------------------------------------------
     def new_callback_query(self, user_id: int, message: StoredMessage, data: str) -> CallbackQueryRecord:
-        query_id = str(4_700_000_000_000_000_000 + user_id * 1000 + self.next_query_number)
+        # Opaque and unique, as Telegram's: the counter alone never repeats (user id * 1000 + counter
+        # did, for neighbouring users after a thousand presses).
+        query_id = f"47{self.next_query_number:010d}{user_id % 1_000_000:06d}"
         self.next_query_number += 1
         record = CallbackQueryRecord(
             query_id=query_id,
