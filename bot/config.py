@@ -48,6 +48,9 @@ class TelegramConfig(_Section):
     webhook: WebhookConfig = WebhookConfig()
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=10.0, gt=0)
+    # The HTTP client of Bot API calls: aiohttp (`bot.telegram.request`), or python-telegram-bot's
+    # default httpx one (`HTTPXRequest`)
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     poll_timeout: int = Field(default=30, ge=0, le=50)
     retry_interval: float = Field(default=10.0, gt=0)  # how often queued replies are retried
     # getUpdates answering 409 Conflict (another process polls with this token): retried this

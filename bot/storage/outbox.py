@@ -60,13 +60,31 @@ async def claim_next(
     at: datetime | None = None,
     lease: timedelta = LEASE,
 ) -> tuple[OutboxMessage | None, float]:
-    """The person's oldest due message, leased to `owner` for sending, or None and how long to wait.
+    """The person's oldest due message, leased to `owner` for sending, or None and how long to wait
+    (`claim_due` for one message)."""
+    rows, wait, _ = await claim_due(session, person_id, pace, owner=owner, at=at, lease=lease, limit=1)
+    return (rows[0] if rows else None), wait
 
-    At most one message per person is out at a time, so replies arrive in order even when several
-    processes send; a lease that expires (a sender died) makes the message due again, and a
+
+async def claim_due(
+    session: AsyncSession,
+    person_id: int,
+    pace: ChatPace | None = None,
+    *,
+    owner: str = "",
+    at: datetime | None = None,
+    lease: timedelta = LEASE,
+    limit: int = 8,
+) -> tuple[list[OutboxMessage], float, bool]:
+    """The person's oldest due messages, in order, leased to `owner` for sending together: at most
+    `limit`, and no more than the chat's flood bucket holds. Returns them, how long to wait when
+    there are none, and whether more are queued behind them.
+
+    One sender at a time has a person's messages, so replies arrive in order even when several
+    processes send; a lease that expires (a sender died) makes the messages due again, and a
     restarted process takes its predecessor's leases back at once (`reclaim_leases`). The chat's
-    flood bucket lives on the person's row, so every process paces the chat together; a token is
-    taken when the send completes (`charge_send`).
+    flood bucket lives on the person's row, so every process paces the chat together; tokens are
+    taken when the sends complete (`charge_send`).
     """
     moment = at or now()
     postgres = is_postgres(session)
@@ -78,9 +96,10 @@ async def claim_next(
     query = (
         select(OutboxMessage).where(OutboxMessage.person_id == person_id, waiting, replies).order_by(OutboxMessage.id)
     )
-    first = (await session.execute(query.limit(1))).scalar_one_or_none()
-    if first is None:
-        return None, 0.0
+    queued = list((await session.execute(query.limit(limit + 1))).scalars())
+    if not queued:
+        return [], 0.0, False
+    first = queued[0]
     # A goodbye to an earlier, erased person of the same chat goes first (it belongs to no row).
     earlier = (
         select(OutboxMessage)
@@ -96,19 +115,27 @@ async def claim_next(
     if postgres:
         earlier = earlier.with_for_update()
     goodbye = (await session.execute(earlier)).scalar_one_or_none()
-    if goodbye is not None and goodbye.status == "sending" and goodbye.not_before > moment:
-        return None, 0.5  # another sender has it: look again soon, not when its lease would expire
-    first = goodbye or first
-    if first.not_before > moment:
+    if goodbye is not None:
+        if goodbye.status == "sending" and goodbye.not_before > moment:
+            return [], 0.5, True  # another sender has it: look again soon, not when its lease would expire
+        queued = [goodbye]  # alone: what follows is claimed once it is out
+    if queued[0].not_before > moment:
         # another sender holds it ("sending"), or it waits for a retry ("pending")
-        return None, (first.not_before - moment).total_seconds()
+        return [], (queued[0].not_before - moment).total_seconds(), True
+    due: list[OutboxMessage] = []
+    for row in queued[:limit]:
+        if row.not_before > moment:
+            break
+        due.append(row)
     if pace is not None:
         person = await session.get(Person, person_id)
         tokens = _tokens(person, pace, moment) if person is not None else float(pace.burst)
         if tokens < 1:
-            return None, (1 - tokens) / pace.per_second
-    first.status, first.not_before, first.lease_owner = "sending", moment + lease, owner
-    return first, 0.0
+            return [], (1 - tokens) / pace.per_second, True
+        due = due[: int(tokens)]
+    for row in due:
+        row.status, row.not_before, row.lease_owner = "sending", moment + lease, owner
+    return due, 0.0, goodbye is not None or len(queued) > len(due)
 
 
 def _tokens(person: Person, pace: ChatPace, moment: datetime) -> float:
@@ -125,12 +152,14 @@ async def wait_for_token(session: AsyncSession, person_id: int, pace: ChatPace, 
     return 0.0 if tokens >= 1 else (1 - tokens) / pace.per_second
 
 
-async def charge_send(session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None) -> None:
-    """Take a token from the chat's bucket when a send completed (never earlier than it reached Telegram)."""
+async def charge_send(
+    session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None, count: int = 1
+) -> None:
+    """Take tokens from the chat's bucket when sends completed (never earlier than they reached Telegram)."""
     person = await session.get(Person, person_id)
     if person is not None:
         moment = at or now()
-        person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - 1), moment
+        person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - count), moment
 
 
 async def reclaim_leases(

@@ -53,12 +53,24 @@ async def bump_content_version(session: AsyncSession) -> int:
     """Count a staff or admin change. The row stays locked until the transaction ends, so
     concurrent changes run one after the other and each sees what the previous one committed."""
     await session.execute(update(ContentVersion).where(ContentVersion.id == 1).values(number=ContentVersion.number + 1))
-    return int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+    number = int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+    session.info[CONTENT_VERSION] = (session.sync_session.get_transaction(), number)
+    return number
+
+
+CONTENT_VERSION = "content_version"  # in a session's `info`: (its transaction, the number read in it)
 
 
 async def content_version(session: AsyncSession) -> int:
-    """The number of staff and admin changes committed so far (one small statement)."""
-    return int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+    """The number of staff and admin changes committed so far (one small statement, read once
+    per transaction: the offers and the FAQ both look at it in a turn)."""
+    transaction = session.sync_session.get_transaction()
+    seen = session.info.get(CONTENT_VERSION)
+    if seen is not None and transaction is not None and seen[0] is transaction:
+        return int(seen[1])
+    number = int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+    session.info[CONTENT_VERSION] = (session.sync_session.get_transaction(), number)
+    return number
 
 
 def now() -> datetime:
@@ -93,6 +105,20 @@ async def store_update(
     return result.scalar_one_or_none() is not None
 
 
+async def store_updates(
+    session: AsyncSession, updates: Sequence[tuple[int, str | None, dict[str, Any]]], at: datetime | None = None
+) -> set[int]:
+    """Record a batch of updates (id, inbox key, payload) in one statement; the ids that were new."""
+    if not updates:
+        return set()
+    moment = at or now()
+    rows = [{"update_id": i, "person_key": k, "payload": p, "received_at": moment} for i, k, p in updates]
+    statement = (
+        _insert(session, InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+    ).returning(InboxUpdate.update_id)
+    return set((await session.execute(statement)).scalars())
+
+
 async def lock_person(session: AsyncSession, channel: str, external_id: str, at: datetime | None = None) -> Person:
     """The person's row, created if new and locked until the end of the transaction."""
     person, _ = await claim_person(session, channel, external_id, at)
@@ -115,6 +141,10 @@ async def claim_person(
     )
     if is_postgres(session):
         query = query.with_for_update()
+    person = (await session.execute(query)).scalar_one_or_none()
+    if person is not None:  # the usual case: someone known, one statement
+        person.last_seen_at = moment
+        return person, False
     for _ in range(3):  # the row may be erased by another process between the insert and the lock
         inserted = await session.execute(
             _insert(session, Person)
@@ -206,13 +236,17 @@ async def save_state(
     """The eligibility dialog's state, the answers it holds (one row per fact) and the latest verdicts."""
     moment = at or now()
     version = int(state.get("v", 0))
-    await session.execute(
-        _insert(session, DialogStateRow)
-        .values(person_id=person_id, dialog=ELIGIBILITY, version=version, state=state, updated_at=moment)
-        .on_conflict_do_update(
-            index_elements=["person_id", "dialog"], set_={"version": version, "state": state, "updated_at": moment}
-        )
+    # The person's row is locked for the turn, so nobody else writes their state meanwhile: one
+    # UPDATE, and an INSERT the first time (a statement SQLAlchemy caches, unlike an upsert).
+    changed = await session.execute(
+        update(DialogStateRow)
+        .where(DialogStateRow.person_id == person_id, DialogStateRow.dialog == ELIGIBILITY)
+        .values(version=version, state=state, updated_at=moment)
     )
+    if not getattr(changed, "rowcount", 0):
+        session.add(
+            DialogStateRow(person_id=person_id, dialog=ELIGIBILITY, version=version, state=state, updated_at=moment)
+        )
     answers: dict[str, Any] = dict(state.get("answers", {}))
     existing = {
         row.fact: row
@@ -227,20 +261,16 @@ async def save_state(
         if fact not in existing:
             session.add(AnswerRow(person_id=person_id, fact=fact, value={"value": value}, answered_at=moment))
     for program_id, status, failing, missing in verdicts:
-        await session.execute(
-            _insert(session, VerdictRow)
-            .values(
-                person_id=person_id,
-                program_id=program_id,
-                status=status,
-                failing={"criteria": failing, "missing": missing},
-                evaluated_at=moment,
+        reasons = {"criteria": failing, "missing": missing}
+        verdict = await session.get(VerdictRow, (person_id, program_id))
+        if verdict is None:
+            session.add(
+                VerdictRow(
+                    person_id=person_id, program_id=program_id, status=status, failing=reasons, evaluated_at=moment
+                )
             )
-            .on_conflict_do_update(
-                index_elements=["person_id", "program_id"],
-                set_={"status": status, "failing": {"criteria": failing, "missing": missing}, "evaluated_at": moment},
-            )
-        )
+        else:
+            verdict.status, verdict.failing, verdict.evaluated_at = status, reasons, moment
 
 
 async def record_unanswered(

@@ -32,6 +32,7 @@ from .ingest import ALLOWED_UPDATES, Poller, PollingStopped, webhook_app
 from .jobs import JobRunner, LeasedJob
 from .logs import configure_logging
 from .processor import PerPersonUpdateProcessor
+from .request import AiohttpRequest
 from .sender import Sender
 from .service import TelegramService, where
 
@@ -71,17 +72,18 @@ def build(config: Config, clock: Clock | None = None) -> tuple[Application, Tele
     assert config.bot_token is not None
     token = config.bot_token.get_secret_value()
     tg = config.telegram
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .updater(None)
-        .concurrent_updates(PerPersonUpdateProcessor(256))
-        .connect_timeout(tg.connect_timeout)
-        .read_timeout(tg.read_timeout)
-        .write_timeout(tg.read_timeout)
-        .pool_timeout(tg.read_timeout)
-        .connection_pool_size(32)
-    )
+    builder = ApplicationBuilder().token(token).updater(None).concurrent_updates(PerPersonUpdateProcessor(256))
+    if tg.http_client == "aiohttp":
+        timeouts = {"read_timeout": tg.read_timeout, "write_timeout": tg.read_timeout, "pool_timeout": tg.read_timeout}
+        builder = builder.request(AiohttpRequest(32, connect_timeout=tg.connect_timeout, **timeouts))
+    else:
+        builder = (
+            builder.connect_timeout(tg.connect_timeout)
+            .read_timeout(tg.read_timeout)
+            .write_timeout(tg.read_timeout)
+            .pool_timeout(tg.read_timeout)
+            .connection_pool_size(32)
+        )
     if tg.base_url:
         builder = builder.base_url(tg.base_url).base_file_url(tg.base_url.replace("/bot", "/file/bot"))
     application = builder.build()

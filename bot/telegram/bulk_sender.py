@@ -12,7 +12,9 @@ many due rows across recipients (`storage.claims`), sends them concurrently (at 
 An idle loop only reads: it probes for due rows before taking any token, and once a second looks
 for parked rows of broadcasts resumed or cancelled (`claims.sweep`). A batch never raises (any
 other error is an outcome: retried, then failed "internal"), its record is retried on a deadlock
-or a busy database, and a stop waits for batches in flight at most `close_wait` seconds.
+or a busy database, and a stop waits for batches in flight at most `close_wait` seconds. When the
+loop turns idle, and when it stops, it logs how many messages this process sent meanwhile (with
+its owner id: which process did the work, never to whom).
 
 On PostgreSQL every process runs this loop (rows are claimed with `SKIP LOCKED`); on SQLite only
 the holder of the lease `bulk-sender` does. Conversation replies never go through here: they keep
@@ -97,6 +99,7 @@ class BulkSender:
         self._lease_until: datetime | None = None
         self._idle = True  # the last claim found fewer rows than tokens: look for due rows first
         self._next_sweep: datetime | None = None
+        self._sent = 0  # messages Telegram took from this process since the loop was last idle
 
     # the loop -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -147,6 +150,8 @@ class BulkSender:
         if self._idle:  # an idle bot reads, it does not write: tokens are taken only for due rows
             async with self.sessions() as session:
                 if not await claims.due(session, now):
+                    if self._in_flight == 0:
+                        self._report("none due now")
                     return IDLE
         async with self.sessions.begin() as session:
             granted, wait = await rate.take(
@@ -190,6 +195,7 @@ class BulkSender:
             for task in late:
                 task.cancel()
             await self._settled(late, 1.0)
+        self._report("stopping")
         if self.single and self._lease_until is not None:
             try:
                 async with self.sessions.begin() as session:
@@ -197,6 +203,12 @@ class BulkSender:
             except Exception as error:
                 logger.warning("could not release the bulk-sender lease: %s", failure(error))
             self._lease_until = None
+
+    def _report(self, why: str) -> None:
+        """One line per run of work, not per batch: which process sent how many (no one's details)."""
+        if self._sent:
+            logger.info("bulk sender %s sent %d message(s); %s", self.owner, self._sent, why)
+            self._sent = 0
 
     async def _settled(self, tasks: list[asyncio.Task[None]], seconds: float) -> bool:
         """Wait for `tasks` at most `seconds` (through `sleep`); whether they all finished."""
@@ -220,6 +232,7 @@ class BulkSender:
                 result if isinstance(result, Outcome) else self._internal(row, result)
                 for row, result in zip(rows, results, strict=True)
             ]
+            self._sent += sum(outcome.kind == "sent" for outcome in outcomes)
             await self._record(outcomes, {row.id: row.payload for row in rows})
         except Exception as error:  # the rows stay leased; their lease expires and they are retried
             logger.error("recording a bulk batch failed: %s", type(error).__name__)

@@ -13,6 +13,7 @@ import hmac
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from telegram import Bot, Update
@@ -100,24 +101,24 @@ class Poller:
                 await asyncio.sleep(delay)
                 continue
             updates = self._parse(raw)
-            stored = []
-            try:
-                for update in updates:
-                    await self.service.store(update)  # durable before the next offset confirms it
-                    self.offset = update.update_id + 1
-                    stored.append(update)
+            try:  # the whole batch in one transaction, durable before the next offset confirms it
+                await self.service.store_many(updates)
             except Exception as error:  # the database is unreachable: fetch them again later
                 logger.error("could not store updates: %s", where(error))
                 await asyncio.sleep(1.0)
-            for update in stored:
+                continue
+            if updates:
+                self.offset = max(self.offset or 0, *(update.update_id + 1 for update, _ in updates))
+            for update, _ in updates:
                 await self.dispatch(update)
 
-    def _parse(self, raw: object) -> list[Update]:
-        """Updates parsed one by one: one that cannot be read is skipped, not retried forever."""
-        updates: list[Update] = []
+    def _parse(self, raw: object) -> list[tuple[Update, dict[str, Any]]]:
+        """Updates parsed one by one (each with what Telegram sent): one that cannot be read is
+        skipped, not retried forever."""
+        updates: list[tuple[Update, dict[str, Any]]] = []
         for item in raw if isinstance(raw, list) else []:
             try:
-                updates.append(Update.de_json(item, self.bot))
+                updates.append((Update.de_json(item, self.bot), item))
             except Exception as error:
                 update_id = item.get("update_id") if isinstance(item, dict) else None
                 logger.error("update %s could not be read and is skipped: %s", update_id, type(error).__name__)
@@ -147,7 +148,7 @@ def webhook_app(
             logger.warning("webhook body refused: %s", type(error).__name__)
             return web.Response(status=400)
         try:
-            await service.store(update)
+            await service.store(update, data)
         except Exception as error:
             logger.error("could not store an update: %s", where(error))
             return web.Response(status=503)  # Telegram will deliver it again

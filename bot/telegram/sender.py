@@ -18,6 +18,7 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +43,17 @@ MAX_RETRY_AFTER = 30.0
 # so the queue never holds personal data.
 SEND_MY_DATA = "sendMyData"
 DocumentBuilder = Callable[[int], Awaitable[tuple[str, bytes, str] | None]]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message leased to this sender: what to send, and whether it is an erased person's goodbye."""
+
+    id: int
+    chat_id: int
+    payload: dict[str, Any]
+    attempts: int  # counting this one
+    goodbye: bool
 
 
 class Gone(Exception):
@@ -173,21 +185,53 @@ class Sender:
         self._later[person_id] = (wake, loop.create_task(later()))
 
     async def flush(self, person_id: int) -> None:
-        """Send one person's due messages, oldest first; stops at the first that must wait."""
+        """Send one person's due messages, oldest first; stops at the first that must wait.
+
+        The due messages are claimed together (as many as the chat's flood bucket allows), sent
+        one after the other, and their outcomes recorded together. A turn of the conversation
+        claims its own replies in its transaction (`claim`) and hands them to `send_claimed`.
+        """
         async with self._locks(person_id):
             while True:
                 async with self.sessions.begin() as session:
-                    row, wait = await outbox.claim_next(
-                        session, person_id, self.pace, owner=self.owner, at=self.clock.now(), lease=self.lease
-                    )
-                    if row is None:
-                        if wait > 0:
-                            self.flush_later(person_id, wait)
-                        return
-                    message_id, chat_id, payload, attempts = row.id, row.chat_id, dict(row.payload), row.attempts
-                    goodbye = row.person_id is None  # an erased person's, in this chat before this person's
-                if not await self._deliver(message_id, person_id, chat_id, payload, attempts + 1, goodbye=goodbye):
+                    claimed, wait, more = await self.claim(session, person_id)
+                if not claimed:
+                    if wait > 0:
+                        self.flush_later(person_id, wait)
                     return
+                if not (await self._send_and_record(person_id, claimed) and more):
+                    return
+
+    async def claim(self, session: AsyncSession, person_id: int) -> tuple[list[Claimed], float, bool]:
+        """Lease the person's due messages to this sender in the caller's transaction (see
+        `outbox.claim_due`): what to send, how long to wait when nothing is due, and whether more wait."""
+        rows, wait, more = await outbox.claim_due(
+            session, person_id, self.pace, owner=self.owner, at=self.clock.now(), lease=self.lease
+        )
+        # a goodbye is an erased person's, in this chat before this person's
+        claimed = [Claimed(r.id, r.chat_id, dict(r.payload), r.attempts + 1, r.person_id is None) for r in rows]
+        return claimed, wait, more
+
+    async def send_claimed(self, person_id: int, claimed: list[Claimed], more: bool) -> None:
+        """Send messages leased by `claim` (committed), then whatever else is due."""
+        async with self._locks(person_id):
+            go_on = await self._send_and_record(person_id, claimed)
+        if go_on and more:
+            await self.flush(person_id)
+
+    async def _send_and_record(self, person_id: int, claimed: list[Claimed]) -> bool:
+        """Send leased messages one after the other and record the outcomes together; those
+        behind one that must wait are given back, due again. False when the rest must wait."""
+        results: list[tuple[int, dict[str, Any], bool]] = []
+        go_on = True
+        for message in claimed:
+            if go_on:
+                outcome, go_on = await self._attempt(person_id, message.chat_id, message.payload, message.attempts)
+            else:  # behind one that waits: due again, in its turn
+                outcome = {"status": "pending", "not_before": self.clock.now(), "lease_owner": None}
+            results.append((message.id, outcome, message.goodbye))
+        await self._record(person_id, results)
+        return go_on
 
     async def _send_queued(self, payload: dict[str, Any], person_id: int, chat_id: int) -> None:
         # Paced through the person's bucket in the database (shared by every process) and through
@@ -230,10 +274,10 @@ class Sender:
                     row.status, row.attempts, row.lease_owner = "pending", attempts, None
                     row.not_before = self.clock.now() + timedelta(seconds=retry)
 
-    async def _deliver(
-        self, message_id: int, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int, *, goodbye: bool
-    ) -> bool:
-        """Send one leased message and record the outcome; False when the rest must wait.
+    async def _attempt(
+        self, person_id: int, chat_id: int, payload: dict[str, Any], attempts: int
+    ) -> tuple[dict[str, Any], bool]:
+        """Send one leased message: the outcome to record, and False when the rest must wait.
 
         Once a message is sent or given up, its text is dropped from the row (only the method
         stays); a goodbye's row is deleted, as nothing may remain of an erased person.
@@ -269,24 +313,32 @@ class Sender:
             logger.warning("send failed (%s); retry in %ss", type(error).__name__, delay)
             self.flush_later(person_id, delay)
             go_on = False
+        return outcome, go_on
+
+    async def _record(self, person_id: int, results: list[tuple[int, dict[str, Any], bool]]) -> None:
+        """The outcomes of claimed messages (id, outcome, goodbye), in one transaction."""
         async with self.sessions.begin() as session:
             # The person's row first, as every other writer does (an erasure, a claim): one lock order.
             await outbox.lock_chat_owner(session, person_id)
-            row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
-            if goodbye and outcome.get("status") in ("sent", "failed"):
-                await session.execute(delete(OutboxMessage).where(row))
-            else:
-                await session.execute(update(OutboxMessage).where(row).values(**outcome))
-            if outcome.get("status") == "sent" or outcome.get("error") == "flood":
-                await outbox.charge_send(session, person_id, self.pace, self.clock.now())
-                await self._charge_overall(session)
-            if outcome.get("error") == "blocked":  # as for a bulk message: one home for a 403
+            counted = 0
+            blocked = False
+            for message_id, outcome, goodbye in results:
+                row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
+                if goodbye and outcome.get("status") in ("sent", "failed"):
+                    await session.execute(delete(OutboxMessage).where(row))
+                else:
+                    await session.execute(update(OutboxMessage).where(row).values(**outcome))
+                counted += outcome.get("status") == "sent" or outcome.get("error") == "flood"
+                blocked = blocked or outcome.get("error") == "blocked"
+            if counted:
+                await outbox.charge_send(session, person_id, self.pace, self.clock.now(), count=counted)
+                await self._charge_overall(session, counted)
+            if blocked:  # as for a bulk message: one home for a 403
                 await claims.block(session, person_id, self.clock.now())
-        return go_on
 
-    async def _charge_overall(self, session: AsyncSession) -> None:
-        """Count a reply in the overall bucket shared with the bulk senders (which slow down)."""
-        await rate.charge(session, 1, self.overall_rate, self.overall_capacity, self.clock.now())
+    async def _charge_overall(self, session: AsyncSession, count: int = 1) -> None:
+        """Count replies in the overall bucket shared with the bulk senders (which slow down)."""
+        await rate.charge(session, count, self.overall_rate, self.overall_capacity, self.clock.now())
 
     async def _as_plain_text(self, payload: dict[str, Any], chat_id: int, method: str) -> dict[str, Any]:
         """A message Telegram refused, sent once more without markup or buttons; else given up."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,8 +33,8 @@ from ..storage import outbox, repo
 from .bulk_sender import BulkSender
 from .jobs import LeasedJob
 from .payloads import merge_short, to_payloads
-from .sender import SEND_MY_DATA, Sender
-from .updates import GroupPost, Membership, chat_of, read_stored, storage_key
+from .sender import SEND_MY_DATA, Claimed, Sender
+from .updates import GroupPost, Membership, chat_of, inbox_key, read_stored, storage_key
 
 logger = logging.getLogger(__name__)
 
@@ -59,24 +60,39 @@ class TelegramService:
     jobs: list[LeasedJob] = field(default_factory=list)
     bulk: BulkSender | None = None  # reminders and broadcasts, run by `serve()` in every process
 
-    async def store(self, update: Update) -> bool:
-        """Record an update durably (before it is acknowledged); False if it was seen before."""
-        key, payload = storage_key(update)
+    # Updates stored by this process and not yet handled, by id: `handle` neither stores them again
+    # nor checks that they are still pending (a redelivery or another process's update is checked),
+    # and the turn uses them as parsed instead of parsing what was stored.
+    _fresh: dict[int, Update] = field(default_factory=dict, init=False, repr=False)
+
+    async def store(self, update: Update, raw: dict[str, Any] | None = None) -> bool:
+        """Record an update durably (before it is acknowledged); False if it was seen before.
+        `raw`: the update as Telegram sent it, stored as it is (else rebuilt from the parsed one)."""
+        return bool(await self.store_many([(update, raw)]))
+
+    async def store_many(self, updates: Sequence[tuple[Update, dict[str, Any] | None]]) -> set[int]:
+        """Record a batch of updates (parsed, and as sent when known) durably in one transaction
+        (a `getUpdates` answer, before its offset is confirmed); the ids of those not seen before."""
+        rows = [(update.update_id, *storage_key(update, raw)) for update, raw in updates]
         async with self.sessions.begin() as session:
-            stored = await repo.store_update(session, update.update_id, key, payload, self.conversations.clock.now())
+            new = await repo.store_updates(session, rows, self.conversations.clock.now())
         faults.crash_point("inbox.stored")
-        return stored
+        self._fresh.update((update.update_id, update) for update, _ in updates if update.update_id in new)
+        return new
 
     async def handle(self, update: Update) -> None:
         """Store (if new) and apply the pending updates it belongs to, then send the replies."""
-        await self.store(update)
-        key, _ = storage_key(update)
-        if update.callback_query is not None:
-            await self._answer_callback(update)
-        if key is None:
-            await self.handle_unkeyed()
-            return
-        await self.drain(PersonKey.parse(key))
+        try:
+            fresh = update.update_id in self._fresh or await self.store(update)
+            key = inbox_key(update)
+            if update.callback_query is not None:
+                await self._answer_callback(update)
+            if key is None:
+                await self.handle_unkeyed()
+                return
+            await self.drain(PersonKey.parse(key), known_pending=fresh)
+        finally:
+            self._fresh.pop(update.update_id, None)
 
     async def _answer_callback(self, update: Update) -> None:
         query = update.callback_query
@@ -103,19 +119,24 @@ class TelegramService:
             text = render(Message(N_("group.private_only"), {"link": link}), lang)
             await self.sender.send_now(notice.chat_id, to_payloads(Rendered(text)))
 
-    async def drain(self, key: PersonKey) -> None:
+    async def drain(self, key: PersonKey, *, known_pending: bool = False) -> None:
         """Apply every pending update of one person, in update_id order, in one turn.
+
+        `known_pending`: one of them was just stored here, so there is no need to look first
+        (the look keeps a redelivery from creating anyone's row).
 
         Every answer is queued in the outbox in the same transaction, so none is lost to a crash:
         replies as Bot API payloads, the /mydata export as a marker (the document is built from
         the database when it is sent: the queue holds nothing personal), and the goodbye after
         /forget as a message to nobody's row, deleted once sent.
         """
-        async with self.sessions() as session:
-            if not await repo.pending_updates(session, str(key)):
-                return  # applied already (a redelivery, another process): nobody to create
+        if not known_pending:
+            async with self.sessions() as session:
+                if not await repo.pending_updates(session, str(key)):
+                    return  # applied already (a redelivery, another process): nobody to create
         person_id: int | None = None
-        erased = discarded = False
+        erased = discarded = more = False
+        claimed: list[Claimed] = []
         hint: str | None = None  # the person's language as Telegram tells it, for an apology
         try:
             async with self.conversations.turn(key) as turn:
@@ -124,7 +145,8 @@ class TelegramService:
                 for row in await repo.pending_updates(turn.session, str(key)):
                     payload = row.payload
                     repo.mark_processed(row, now())
-                    reading = read_stored(payload, self._parse(payload), self.username)
+                    parsed = self._fresh.get(row.update_id) or self._parse(payload)
+                    reading = read_stored(payload, parsed, self.username)
                     if isinstance(reading, Membership):
                         turn.mark_reachable(reading.reachable)
                     if not isinstance(reading, Input):
@@ -139,6 +161,8 @@ class TelegramService:
                     owner = None if turn.discarded else person_id
                     await outbox.enqueue(turn.session, owner, chat_of(key), queued, at=now())
                 erased, discarded = turn.erased, turn.discarded
+                if not (erased or discarded):  # the replies leased in this transaction: sent right after it
+                    claimed, _, more = await self.sender.claim(turn.session, person_id)
         except (OperationalError, InterfaceError) as error:  # the database is busy or away: retried later
             logger.warning("updates left for a retry: %s", where(error))
             return
@@ -151,8 +175,10 @@ class TelegramService:
             await self.sender.flush_unkeyed()
         if erased:
             await self.drain(key)  # messages sent after the confirmation, if any
+        elif claimed:
+            await self.sender.send_claimed(person_id, claimed, more)
         elif person_id is not None and not discarded:
-            await self.sender.flush(person_id)
+            await self.sender.flush(person_id)  # replies waiting behind others (flood pacing, a retry)
 
     @staticmethod
     def _queue(effects: list[Effect]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:

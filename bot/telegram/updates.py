@@ -52,26 +52,36 @@ def chat_of(key: PersonKey) -> int:
     return int(key.external_id)
 
 
-def storage_key(update: Update) -> tuple[str | None, dict[str, Any]]:
-    """The inbox key of an update and what of it is stored until it is applied.
-
-    A private update is stored whole under its sender; a group's only as the group's id and the
-    sender's language, so no message from a group is ever kept.
-    """
+def inbox_key(update: Update) -> str | None:
+    """The person an update belongs to in the inbox (`channel:id`), or None (a group's, nobody's)."""
     if update.callback_query is not None:  # the presser's, whatever chat its message claims
         presser = getattr(update.callback_query, "from_user", None)
-        if presser is None:  # not something Telegram sends: nobody to answer
-            return None, {"update_id": update.update_id}
-        return str(person_of(presser.id)), update.to_dict()
+        return None if presser is None else str(person_of(presser.id))
     chat = update.effective_chat
     if chat is not None and chat.type != "private":
+        return None
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return str(person_of(user.id))
+
+
+def storage_key(update: Update, raw: dict[str, Any] | None = None) -> tuple[str | None, dict[str, Any]]:
+    """The inbox key of an update and what of it is stored until it is applied.
+
+    A private update is stored whole under its sender (`raw`: the update as Telegram sent it, when
+    the caller has it, else rebuilt from the parsed one); a group's only as the group's id and the
+    sender's language, so no message from a group is ever kept.
+    """
+    key = inbox_key(update)
+    if key is not None:
+        return key, raw if raw is not None else update.to_dict()
+    chat = update.effective_chat
+    if update.callback_query is None and chat is not None and chat.type != "private":
         user = update.effective_user
         language = user.language_code if user is not None else None
         return None, {"update_id": update.update_id, "group_post": {"chat_id": chat.id, "language_code": language}}
-    user = update.effective_user
-    if user is None or user.is_bot:
-        return None, {"update_id": update.update_id}
-    return str(person_of(user.id)), update.to_dict()
+    return None, {"update_id": update.update_id}
 
 
 def read_stored(payload: dict[str, Any] | None, update: Update | None, bot_username: str | None) -> Reading:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.config import RemindersConfig, load_config
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +34,10 @@ def test_the_shipped_config_is_valid_and_secrets_come_from_the_environment() -> 
         ("timezone: Mars/Olympus\n", "timezone: unknown time zone"),
         ("privacy:\n  retention_dayz: 3\n", "privacy.retention_dayz: unknown key"),
         ("token: 123:abc\n", "token: secrets are read from the environment"),
+        ("reminders:\n  days_before: []\n", "reminders.days_before: Tuple should have at least 1 item"),
+        ("reminders:\n  days_before: [7, 0]\n", "reminders.days_before.1: Input should be greater than or equal to 1"),
+        ("reminders:\n  hour: 24\n", "reminders.hour: Input should be less than or equal to 23"),
+        ("reminders:\n  days: [7]\n", "reminders.days: unknown key"),
         ("telegram: [1, 2\n", "not valid YAML"),
     ],
 )
@@ -44,6 +48,15 @@ def test_a_wrong_key_or_value_names_it(tmp_path: Path, text: str, expected: str)
         load_config(path, env={})
     assert expected in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_files_reminders_section_is_read_and_the_shipped_one_states_the_defaults(tmp_path: Path) -> None:
+    shipped = load_config(ROOT / "config.yaml", env={}).reminders
+    assert (shipped.days_before, shipped.hour) == ((14, 7, 1), 10) and shipped == RemindersConfig()
+    path = tmp_path / "config.yaml"
+    path.write_text("reminders:\n  days_before: [30, 3]\n  hour: 8\n", encoding="utf-8")
+    reminders = load_config(path, env={}).reminders
+    assert (reminders.days_before, reminders.hour) == ((30, 3), 8)
 
 
 def test_the_command_line_stops_with_that_one_line(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Organizers broadcast from Telegram: write both texts, choose the audience with buttons, see the
 count and the preview as people will see it, confirm; a progress message, then a report.
-Someone without the role, a replayed or a forged button changes nothing."""
+A running broadcast paused with its button sends nothing more until it is resumed. Someone without
+the role, a replayed or a forged button changes nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from bot.storage.models import AuditEntry, Broadcast, OutboxMessage, Person, Subscription, VerdictRow
 
 from ..telegram_emulator import Fault, SimulatedUser, TelegramEmulator
-from .conftest import RunningBot, eventually, forge_press, make_config, press_and_read, say_and_read, texts
+from .conftest import RunningBot, eventually, forge_press, make_config, press_and_read, say_and_read, sent_texts, texts
 
 ORGANIZER, STAFF = 9301, 9302
 QC = "quebec-psoig-2021-023"
@@ -241,3 +242,88 @@ async def test_a_paused_broadcast_from_the_command_line_is_resumed_sent_and_then
     listed = await replies(organizer, 1)
     assert "n° 1 — terminée" in listed and "3 envoyés sur 3" in listed, listed
     assert not emulator.chat_messages(ORGANIZER)[-1].get("reply_markup")  # nothing left to pause or cancel
+
+
+async def test_an_organizer_pauses_a_running_broadcast_and_resumes_it_with_the_buttons(
+    database_url: str, emulator: TelegramEmulator
+) -> None:
+    from bot.broadcasts import store
+    from bot.broadcasts.audience import parse
+    from bot.faq.store import Author
+
+    # a few more tries than by default: the rows Telegram fails keep the broadcast running for a minute
+    config = make_config(database_url, emulator, top={"organizers": [ORGANIZER], "staff": [STAFF]}, bulk_attempts=8)
+    bot = RunningBot(config)
+    await bot.start()
+    try:
+        await seed(bot, emulator)
+        organizer = emulator.user(ORGANIZER, "Odile", language_code="fr")
+        staff = emulator.user(STAFF, "Sophie", language_code="fr")
+        held = (9402, 9403)  # Telegram answers them 502 until the faults are cleared
+        for chat in held:
+            emulator.inject("sendMessage", chat, fault=Fault.server_error(502))
+        everyone, cli = parse("subscribers"), Author(None, "cli")
+        async with bot.sessions().begin() as session:
+            created = await store.create(session, "Bonjour", "Hello", everyone, "cli", cli, AT, default_language="fr")
+
+        async def first_reached() -> bool:  # and recorded: the organizer's count shows it
+            async with bot.sessions()() as session:
+                sent = select(func.count()).where(
+                    OutboxMessage.status == "sent", OutboxMessage.broadcast_id.is_not(None)
+                )
+                return await session.scalar(sent) == 1
+
+        await eventually(first_reached, "the broadcast reaching its first subscriber")
+        await organizer.send("/broadcasts")
+        listed = await replies(organizer, 1)
+        assert "n° 1 — en cours" in listed and "1 envoyé sur 3" in listed, listed
+        menu = next(m for m in reversed(emulator.chat_messages(ORGANIZER)) if m.get("reply_markup"))
+        pause = button_data(menu, "Suspendre n° 1")
+        await staff.send("/myid")
+        await replies(staff, 1)
+        forge_press(emulator, staff, pause, emulator.chat_messages(STAFF)[-1])  # someone else presses it
+        assert "Rien n’a été changé" in await replies(staff, 1)
+        async with bot.sessions()() as session:
+            assert await session.scalar(select(Broadcast.status)) == "sending"
+
+        await organizer.press("⏸ Suspendre n° 1")
+        shown = await replies(organizer, 1)
+        assert "Diffusion n° 1 suspendue" in shown and "n° 1 — suspendue" in shown, shown
+        emulator.clear_faults()  # Telegram would take them now: only the pause holds them
+
+        async def retry_due() -> bool:  # the moment the sender would have tried them again has passed
+            async with bot.sessions()() as session:
+                query = select(OutboxMessage.not_before).where(
+                    OutboxMessage.broadcast_id == created.id, OutboxMessage.status == "pending"
+                )
+                due = list((await session.execute(query)).scalars())
+            return len(due) == len(held) and max(due) <= datetime.now(UTC)
+
+        await eventually(retry_due, "the held rows' next try due", timeout=60)
+        async with bot.sessions().begin() as session:  # a later broadcast goes out; the paused one waits
+            await store.create(session, "Rappel", "Reminder", everyone, "cli", cli, AT, default_language="fr")
+
+        async def later_received() -> bool:
+            return all({"Rappel", "Reminder"} & set(sent_texts(emulator, chat)) for chat in (9401, *held))
+
+        await eventually(later_received, "the later broadcast reaching every subscriber")
+        assert [sent_texts(emulator, chat) for chat in held] == [["Reminder"], ["Rappel"]]
+        await organizer.send("/broadcasts")
+        listed = await replies(organizer, 1)
+        assert "n° 1 — suspendue" in listed and "1 envoyé sur 3" in listed, listed
+
+        await organizer.press("▶️ Reprendre n° 1")
+        assert "Diffusion n° 1 reprise." in await replies(organizer, 1)
+
+        async def done() -> bool:
+            async with bot.sessions()() as session:
+                return await session.scalar(select(Broadcast.status).where(Broadcast.id == created.id)) == "done"
+
+        await eventually(done, "the resumed broadcast finished")
+        received = [sorted(sent_texts(emulator, chat)) for chat in (9401, *held)]
+        assert received == [["Bonjour", "Rappel"], ["Hello", "Reminder"], ["Bonjour", "Rappel"]]  # each once
+        await organizer.send("/broadcasts")
+        listed = await replies(organizer, 1)
+        assert "n° 1 — terminée" in listed and "3 envoyés sur 3" in listed, listed
+    finally:
+        await bot.stop()
