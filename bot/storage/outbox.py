@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import OUTBOX_WAITING, OutboxMessage, Person
@@ -36,19 +36,32 @@ async def enqueue(
     at: datetime | None = None,
 ) -> None:
     moment = at or now()
-    for payload in payloads:
-        session.add(
-            OutboxMessage(
-                person_id=person_id,
-                chat_id=chat_id,
-                kind=kind,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                not_before=moment,
-                created_at=moment,
-            )
-        )
+    rows = [
+        {
+            "person_id": person_id,
+            "chat_id": chat_id,
+            "kind": kind,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": moment,
+            "created_at": moment,
+        }
+        for payload in payloads
+    ]
+    if rows:  # one cached statement on the table, the rows in order (ids ascending)
+        await session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
+
+
+CLAIMED = (  # what a claim reads of a queued message
+    OutboxMessage.id,
+    OutboxMessage.person_id,
+    OutboxMessage.chat_id,
+    OutboxMessage.payload,
+    OutboxMessage.attempts,
+    OutboxMessage.status,
+    OutboxMessage.not_before,
+)
 
 
 async def claim_next(
@@ -63,7 +76,7 @@ async def claim_next(
     """The person's oldest due message, leased to `owner` for sending, or None and how long to wait
     (`claim_due` for one message)."""
     rows, wait, _ = await claim_due(session, person_id, pace, owner=owner, at=at, lease=lease, limit=1)
-    return (rows[0] if rows else None), wait
+    return (await session.get(OutboxMessage, rows[0].id) if rows else None), wait
 
 
 async def claim_due(
@@ -75,16 +88,18 @@ async def claim_due(
     at: datetime | None = None,
     lease: timedelta = LEASE,
     limit: int = 8,
-) -> tuple[list[OutboxMessage], float, bool]:
+) -> tuple[list[Row[Any]], float, bool]:
     """The person's oldest due messages, in order, leased to `owner` for sending together: at most
-    `limit`, and no more than the chat's flood bucket holds. Returns them, how long to wait when
-    there are none, and whether more are queued behind them.
+    `limit`, and no more than the chat's flood bucket holds. Returns them (id, person_id, chat_id,
+    payload, attempts, as they were before the claim), how long to wait when there are none, and
+    whether more are queued behind them.
 
     One sender at a time has a person's messages, so replies arrive in order even when several
     processes send; a lease that expires (a sender died) makes the messages due again, and a
     restarted process takes its predecessor's leases back at once (`reclaim_leases`). The chat's
     flood bucket lives on the person's row, so every process paces the chat together; tokens are
-    taken when the sends complete (`charge_send`).
+    taken when the sends complete (`charge_send`). Core statements: the rows are not loaded as
+    objects, and the lease is one UPDATE.
     """
     moment = at or now()
     postgres = is_postgres(session)
@@ -93,16 +108,14 @@ async def claim_due(
     waiting = OutboxMessage.status.in_(("pending", "sending"))
     # Replies only: bulk rows (reminders, broadcasts) have their own sender and never hold a reply back.
     replies = OutboxMessage.priority == 0
-    query = (
-        select(OutboxMessage).where(OutboxMessage.person_id == person_id, waiting, replies).order_by(OutboxMessage.id)
-    )
-    queued = list((await session.execute(query.limit(limit + 1))).scalars())
+    query = select(*CLAIMED).where(OutboxMessage.person_id == person_id, waiting, replies).order_by(OutboxMessage.id)
+    queued = list((await session.execute(query.limit(limit + 1))).all())
     if not queued:
         return [], 0.0, False
     first = queued[0]
     # A goodbye to an earlier, erased person of the same chat goes first (it belongs to no row).
     earlier = (
-        select(OutboxMessage)
+        select(*CLAIMED)
         .where(
             OutboxMessage.person_id.is_(None),
             OutboxMessage.chat_id == first.chat_id,
@@ -114,7 +127,7 @@ async def claim_due(
     )
     if postgres:
         earlier = earlier.with_for_update()
-    goodbye = (await session.execute(earlier)).scalar_one_or_none()
+    goodbye = (await session.execute(earlier)).first()
     if goodbye is not None:
         if goodbye.status == "sending" and goodbye.not_before > moment:
             return [], 0.5, True  # another sender has it: look again soon, not when its lease would expire
@@ -122,19 +135,23 @@ async def claim_due(
     if queued[0].not_before > moment:
         # another sender holds it ("sending"), or it waits for a retry ("pending")
         return [], (queued[0].not_before - moment).total_seconds(), True
-    due: list[OutboxMessage] = []
+    due: list[Row[Any]] = []
     for row in queued[:limit]:
         if row.not_before > moment:
             break
         due.append(row)
     if pace is not None:
-        person = await session.get(Person, person_id)
+        person = await session.get(Person, person_id)  # a turn's: already in the session
         tokens = _tokens(person, pace, moment) if person is not None else float(pace.burst)
         if tokens < 1:
             return [], (1 - tokens) / pace.per_second, True
         due = due[: int(tokens)]
-    for row in due:
-        row.status, row.not_before, row.lease_owner = "sending", moment + lease, owner
+    leased = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([row.id for row in due]))
+        .values(status="sending", not_before=moment + lease, lease_owner=owner)
+    )
+    await session.execute(leased.execution_options(synchronize_session=False))
     return due, 0.0, goodbye is not None or len(queued) > len(due)
 
 
@@ -155,11 +172,19 @@ async def wait_for_token(session: AsyncSession, person_id: int, pace: ChatPace, 
 async def charge_send(
     session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None, count: int = 1
 ) -> None:
-    """Take tokens from the chat's bucket when sends completed (never earlier than they reached Telegram)."""
-    person = await session.get(Person, person_id)
-    if person is not None:
+    """Take tokens from the chat's bucket when sends completed (never earlier than they reached Telegram).
+
+    Two cached statements, without loading the person as an object; a person loaded in this
+    session (a turn's) sees the new values too.
+    """
+    query = select(Person.send_tokens, Person.send_refilled_at).where(Person.id == person_id)
+    bucket = (await session.execute(query)).first()
+    if bucket is not None:
         moment = at or now()
-        person.send_tokens, person.send_refilled_at = max(0.0, _tokens(person, pace, moment) - count), moment
+        tokens = max(0.0, _tokens(Person(send_tokens=bucket[0], send_refilled_at=bucket[1]), pace, moment) - count)
+        await session.execute(
+            update(Person).where(Person.id == person_id).values(send_tokens=tokens, send_refilled_at=moment)
+        )
 
 
 async def reclaim_leases(

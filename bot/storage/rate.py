@@ -13,9 +13,10 @@ Each call is one short transaction on the caller's session: on PostgreSQL the ro
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .leases import dialect_insert
@@ -26,20 +27,33 @@ OVERALL = "overall"
 BURST_SECONDS = 0.1  # the default capacity, in seconds of the rate
 
 
-async def _bucket(session: AsyncSession, name: str, capacity: float, at: datetime) -> RateBucket:
-    query = select(RateBucket).where(RateBucket.name == name).execution_options(populate_existing=True)
+@dataclass(frozen=True)
+class _Bucket:
+    tokens: float
+    refilled_at: datetime
+
+
+async def _bucket(session: AsyncSession, name: str, capacity: float, at: datetime) -> _Bucket:
+    """The bucket as stored (locked on PostgreSQL until the transaction ends); created full if new."""
+    query = select(RateBucket.tokens, RateBucket.refilled_at).where(RateBucket.name == name)
     if is_postgres(session):
         query = query.with_for_update()
-    bucket = (await session.execute(query)).scalar_one_or_none()
-    if bucket is None:  # the first use: created full (two processes at once: one insert wins)
+    row = (await session.execute(query)).first()
+    if row is None:  # the first use: created full (two processes at once: one insert wins)
         insert = dialect_insert(session)
         statement = insert(RateBucket).values(name=name, tokens=capacity, refilled_at=at)
         await session.execute(statement.on_conflict_do_nothing(index_elements=[RateBucket.name]))
-        bucket = (await session.execute(query)).scalar_one()
-    return bucket
+        row = (await session.execute(query)).one()
+    return _Bucket(float(row.tokens), row.refilled_at)
 
 
-def _refilled(bucket: RateBucket, rate: float, capacity: float, at: datetime) -> float:
+async def _store(session: AsyncSession, name: str, tokens: float, refilled_at: datetime) -> None:
+    """One cached UPDATE (the rows are never loaded as objects: no unit of work to flush)."""
+    statement = update(RateBucket).where(RateBucket.name == name).values(tokens=tokens, refilled_at=refilled_at)
+    await session.execute(statement.execution_options(synchronize_session=False))
+
+
+def _refilled(bucket: _Bucket, rate: float, capacity: float, at: datetime) -> float:
     elapsed = max(0.0, (at - bucket.refilled_at).total_seconds())
     return min(capacity, bucket.tokens + elapsed * rate)
 
@@ -65,7 +79,7 @@ async def take(
     available = math.floor(tokens + 1e-9)
     granted = max(0, min(want, available)) if available >= least else 0
     if granted:  # nothing granted, nothing written: the refill is computed from the stored moment
-        bucket.tokens, bucket.refilled_at = tokens - granted, max(at, bucket.refilled_at)
+        await _store(session, name, tokens - granted, max(at, bucket.refilled_at))
     wait = 0.0 if granted else (least - tokens) / rate
     return granted, wait
 
@@ -77,7 +91,7 @@ async def give_back(
     if count > 0:
         bucket = await _bucket(session, name, capacity, at)
         tokens = _refilled(bucket, rate, capacity, at)
-        bucket.tokens, bucket.refilled_at = min(capacity, tokens + count), max(at, bucket.refilled_at)
+        await _store(session, name, min(capacity, tokens + count), max(at, bucket.refilled_at))
 
 
 async def charge(
@@ -88,7 +102,7 @@ async def charge(
     if count > 0:
         bucket = await _bucket(session, name, capacity, at)
         tokens = _refilled(bucket, rate, capacity, at)
-        bucket.tokens, bucket.refilled_at = max(-rate, tokens - count), max(at, bucket.refilled_at)
+        await _store(session, name, max(-rate, tokens - count), max(at, bucket.refilled_at))
 
 
 def capacity_for(rate: float, burst_seconds: float) -> float:

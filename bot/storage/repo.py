@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -200,6 +200,30 @@ async def unkeyed_pending_updates(session: AsyncSession) -> Sequence[InboxUpdate
     return (await session.execute(query.order_by(InboxUpdate.update_id))).scalars().all()
 
 
+PENDING_OF = (
+    select(InboxUpdate.update_id, InboxUpdate.payload)
+    .where(InboxUpdate.person_key == bindparam("key"), InboxUpdate.processed_at.is_(None))
+    .order_by(InboxUpdate.update_id)
+)
+APPLIED = (
+    update(InboxUpdate)
+    .where(InboxUpdate.update_id.in_(bindparam("ids", expanding=True)))
+    .values(processed_at=bindparam("at"), payload=None, person_key=None)
+    .execution_options(synchronize_session=False)
+)
+
+
+async def pending_inbox(session: AsyncSession, person: str) -> list[tuple[int, dict[str, Any] | None]]:
+    """A person's unprocessed updates, (id, payload) in update_id order: one cached statement."""
+    return [(row.update_id, row.payload) for row in await session.execute(PENDING_OF, {"key": person})]
+
+
+async def mark_applied(session: AsyncSession, update_ids: Sequence[int], at: datetime) -> None:
+    """`mark_processed` for several updates at once, in one statement."""
+    if update_ids:
+        await session.execute(APPLIED, {"ids": list(update_ids), "at": at})
+
+
 def mark_processed(update: InboxUpdate, at: datetime | None = None) -> None:
     """Keep only the update id: enough to refuse a redelivery, nothing about the person."""
     update.processed_at = at or now()
@@ -248,18 +272,31 @@ async def save_state(
             DialogStateRow(person_id=person_id, dialog=ELIGIBILITY, version=version, state=state, updated_at=moment)
         )
     answers: dict[str, Any] = dict(state.get("answers", {}))
-    existing = {
-        row.fact: row
-        for row in (await session.execute(select(AnswerRow).where(AnswerRow.person_id == person_id))).scalars()
-    }
-    for fact, row in existing.items():
-        if fact not in answers:
-            await session.delete(row)
-        elif row.value != {"value": answers[fact]}:
-            row.value, row.answered_at = {"value": answers[fact]}, moment
-    for fact, value in answers.items():
-        if fact not in existing:
-            session.add(AnswerRow(person_id=person_id, fact=fact, value={"value": value}, answered_at=moment))
+    table = cast(Table, AnswerRow.__table__)  # Core statements: the rows are never needed as objects
+    query = select(AnswerRow.fact, AnswerRow.value).where(AnswerRow.person_id == person_id)
+    existing = {fact: value for fact, value in await session.execute(query)}
+    removed = [fact for fact in existing if fact not in answers]
+    if removed:
+        await session.execute(delete(table).where(table.c.person_id == person_id, table.c.fact.in_(removed)))
+    edits = [
+        {"fact_": fact, "value_": {"value": value}}
+        for fact, value in answers.items()
+        if fact in existing and existing[fact] != {"value": value}
+    ]
+    if edits:
+        statement = (
+            update(table)
+            .where(table.c.person_id == person_id, table.c.fact == bindparam("fact_"))
+            .values(value=bindparam("value_"), answered_at=moment)
+        )
+        await session.execute(statement, edits)
+    added = [
+        {"person_id": person_id, "fact": fact, "value": {"value": value}, "answered_at": moment}
+        for fact, value in answers.items()
+        if fact not in existing
+    ]
+    if added:
+        await session.execute(insert(table), added)
     for program_id, status, failing, missing in verdicts:
         reasons = {"criteria": failing, "missing": missing}
         verdict = await session.get(VerdictRow, (person_id, program_id))

@@ -142,10 +142,10 @@ class TelegramService:
             async with self.conversations.turn(key) as turn:
                 person_id = turn.person.id
                 now = self.conversations.clock.now
-                for row in await repo.pending_updates(turn.session, str(key)):
-                    payload = row.payload
-                    repo.mark_processed(row, now())
-                    parsed = self._fresh.get(row.update_id) or self._parse(payload)
+                applied: list[int] = []
+                for update_id, payload in await repo.pending_inbox(turn.session, str(key)):
+                    applied.append(update_id)
+                    parsed = self._fresh.get(update_id) or self._parse(payload)
                     reading = read_stored(payload, parsed, self.username)
                     if isinstance(reading, Membership):
                         turn.mark_reachable(reading.reachable)
@@ -160,6 +160,7 @@ class TelegramService:
                     # someone not to remember (a stale button, a block) is answered from no row
                     owner = None if turn.discarded else person_id
                     await outbox.enqueue(turn.session, owner, chat_of(key), queued, at=now())
+                await repo.mark_applied(turn.session, applied, now())
                 erased, discarded = turn.erased, turn.discarded
                 if not (erased or discarded):  # the replies leased in this transaction: sent right after it
                     claimed, _, more = await self.sender.claim(turn.session, person_id)
