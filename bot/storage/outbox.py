@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import OUTBOX_WAITING, OutboxMessage, Person
@@ -53,6 +53,12 @@ async def enqueue(
         await session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
 
 
+CHAT_BUCKET = select(Person.send_tokens, Person.send_refilled_at).where(Person.id == bindparam("id_"))
+CHAT_CHARGE = (
+    update(Person)
+    .where(Person.id == bindparam("id_"))
+    .values(send_tokens=bindparam("tokens_"), send_refilled_at=bindparam("at_"))
+)
 CLAIMED = (  # what a claim reads of a queued message
     OutboxMessage.id,
     OutboxMessage.person_id,
@@ -61,6 +67,28 @@ CLAIMED = (  # what a claim reads of a queued message
     OutboxMessage.attempts,
     OutboxMessage.status,
     OutboxMessage.not_before,
+)
+
+
+_WAITING = OutboxMessage.status.in_(("pending", "sending"))
+# Built once (a turn claims its replies with them): the person's replies and the chat's goodbyes
+# in id order, and the lease.
+QUEUED_IN_CHAT = (
+    select(*CLAIMED)
+    .where(
+        ((OutboxMessage.person_id == bindparam("person_")) & (OutboxMessage.priority == 0))
+        | (OutboxMessage.person_id.is_(None) & (OutboxMessage.chat_id == bindparam("chat_"))),
+        _WAITING,
+    )
+    .order_by(OutboxMessage.id)
+    .limit(bindparam("n_"))
+)
+QUEUED_IN_CHAT_LOCKED = QUEUED_IN_CHAT.with_for_update()
+LEASED = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id.in_(bindparam("ids_", expanding=True)))
+    .values(status="sending", not_before=bindparam("until_"), lease_owner=bindparam("owner_"))
+    .execution_options(synchronize_session=False)
 )
 
 
@@ -88,6 +116,7 @@ async def claim_due(
     at: datetime | None = None,
     lease: timedelta = LEASE,
     limit: int = 8,
+    chat_id: int | None = None,
 ) -> tuple[list[Row[Any]], float, bool]:
     """The person's oldest due messages, in order, leased to `owner` for sending together: at most
     `limit`, and no more than the chat's flood bucket holds. Returns them (id, person_id, chat_id,
@@ -108,26 +137,35 @@ async def claim_due(
     waiting = OutboxMessage.status.in_(("pending", "sending"))
     # Replies only: bulk rows (reminders, broadcasts) have their own sender and never hold a reply back.
     replies = OutboxMessage.priority == 0
-    query = select(*CLAIMED).where(OutboxMessage.person_id == person_id, waiting, replies).order_by(OutboxMessage.id)
-    queued = list((await session.execute(query.limit(limit + 1))).all())
-    if not queued:
-        return [], 0.0, False
-    first = queued[0]
+    mine = (OutboxMessage.person_id == person_id) & replies
     # A goodbye to an earlier, erased person of the same chat goes first (it belongs to no row).
-    earlier = (
-        select(*CLAIMED)
-        .where(
-            OutboxMessage.person_id.is_(None),
-            OutboxMessage.chat_id == first.chat_id,
-            OutboxMessage.id < first.id,
-            waiting,
+    goodbye: Row[Any] | None = None
+    if chat_id is not None:  # the chat is known: the person's messages and its goodbyes in one look
+        query = QUEUED_IN_CHAT_LOCKED if postgres else QUEUED_IN_CHAT
+        found = await session.execute(query, {"person_": person_id, "chat_": chat_id, "n_": limit + 1})
+        rows = list(found.all())
+        queued = [row for row in rows if row.person_id is not None]
+        goodbye = rows[0] if queued and rows[0].person_id is None else None
+        if not queued:
+            return [], 0.0, False
+    else:
+        query = select(*CLAIMED).where(mine, waiting).order_by(OutboxMessage.id).limit(limit + 1)
+        queued = list((await session.execute(query)).all())
+        if not queued:
+            return [], 0.0, False
+        first = queued[0]
+        earlier = (
+            select(*CLAIMED)
+            .where(
+                OutboxMessage.person_id.is_(None),
+                OutboxMessage.chat_id == first.chat_id,
+                OutboxMessage.id < first.id,
+                waiting,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(1)
         )
-        .order_by(OutboxMessage.id)
-        .limit(1)
-    )
-    if postgres:
-        earlier = earlier.with_for_update()
-    goodbye = (await session.execute(earlier)).first()
+        goodbye = (await session.execute(earlier.with_for_update() if postgres else earlier)).first()
     if goodbye is not None:
         if goodbye.status == "sending" and goodbye.not_before > moment:
             return [], 0.5, True  # another sender has it: look again soon, not when its lease would expire
@@ -146,12 +184,7 @@ async def claim_due(
         if tokens < 1:
             return [], (1 - tokens) / pace.per_second, True
         due = due[: int(tokens)]
-    leased = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_([row.id for row in due]))
-        .values(status="sending", not_before=moment + lease, lease_owner=owner)
-    )
-    await session.execute(leased.execution_options(synchronize_session=False))
+    await session.execute(LEASED, {"ids_": [row.id for row in due], "until_": moment + lease, "owner_": owner})
     return due, 0.0, goodbye is not None or len(queued) > len(due)
 
 
@@ -177,14 +210,11 @@ async def charge_send(
     Two cached statements, without loading the person as an object; a person loaded in this
     session (a turn's) sees the new values too.
     """
-    query = select(Person.send_tokens, Person.send_refilled_at).where(Person.id == person_id)
-    bucket = (await session.execute(query)).first()
+    bucket = (await session.execute(CHAT_BUCKET, {"id_": person_id})).first()
     if bucket is not None:
         moment = at or now()
         tokens = max(0.0, _tokens(Person(send_tokens=bucket[0], send_refilled_at=bucket[1]), pace, moment) - count)
-        await session.execute(
-            update(Person).where(Person.id == person_id).values(send_tokens=tokens, send_refilled_at=moment)
-        )
+        await session.execute(CHAT_CHARGE, {"id_": person_id, "tokens_": tokens, "at_": moment})
 
 
 async def reclaim_leases(

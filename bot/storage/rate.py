@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .leases import dialect_insert
@@ -27,6 +27,17 @@ OVERALL = "overall"
 BURST_SECONDS = 0.1  # the default capacity, in seconds of the rate
 
 
+# Built once: every reply and every bulk batch reads and writes the bucket.
+BUCKET = select(RateBucket.tokens, RateBucket.refilled_at).where(RateBucket.name == bindparam("name_"))
+BUCKET_LOCKED = BUCKET.with_for_update()
+STORE = (
+    update(RateBucket)
+    .where(RateBucket.name == bindparam("name_"))
+    .values(tokens=bindparam("tokens_"), refilled_at=bindparam("at_"))
+    .execution_options(synchronize_session=False)
+)
+
+
 @dataclass(frozen=True)
 class _Bucket:
     tokens: float
@@ -35,22 +46,19 @@ class _Bucket:
 
 async def _bucket(session: AsyncSession, name: str, capacity: float, at: datetime) -> _Bucket:
     """The bucket as stored (locked on PostgreSQL until the transaction ends); created full if new."""
-    query = select(RateBucket.tokens, RateBucket.refilled_at).where(RateBucket.name == name)
-    if is_postgres(session):
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    query = BUCKET_LOCKED if is_postgres(session) else BUCKET
+    row = (await session.execute(query, {"name_": name})).first()
     if row is None:  # the first use: created full (two processes at once: one insert wins)
         insert = dialect_insert(session)
         statement = insert(RateBucket).values(name=name, tokens=capacity, refilled_at=at)
         await session.execute(statement.on_conflict_do_nothing(index_elements=[RateBucket.name]))
-        row = (await session.execute(query)).one()
+        row = (await session.execute(query, {"name_": name})).one()
     return _Bucket(float(row.tokens), row.refilled_at)
 
 
 async def _store(session: AsyncSession, name: str, tokens: float, refilled_at: datetime) -> None:
     """One cached UPDATE (the rows are never loaded as objects: no unit of work to flush)."""
-    statement = update(RateBucket).where(RateBucket.name == name).values(tokens=tokens, refilled_at=refilled_at)
-    await session.execute(statement.execution_options(synchronize_session=False))
+    await session.execute(STORE, {"name_": name, "tokens_": tokens, "at_": refilled_at})
 
 
 def _refilled(bucket: _Bucket, rate: float, capacity: float, at: datetime) -> float:

@@ -53,12 +53,20 @@ async def bump_content_version(session: AsyncSession) -> int:
     """Count a staff or admin change. The row stays locked until the transaction ends, so
     concurrent changes run one after the other and each sees what the previous one committed."""
     await session.execute(update(ContentVersion).where(ContentVersion.id == 1).values(number=ContentVersion.number + 1))
-    number = int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+    number = int(await session.scalar(CONTENT_NUMBER) or 0)
     session.info[CONTENT_VERSION] = (session.sync_session.get_transaction(), number)
     return number
 
 
 CONTENT_VERSION = "content_version"  # in a session's `info`: (its transaction, the number read in it)
+# Statements of every turn, built once (building one costs more than SQLite running it).
+CONTENT_NUMBER = select(ContentVersion.number).where(ContentVersion.id == 1)
+PERSON_BY_KEY = (
+    select(Person)
+    .where(Person.channel == bindparam("channel"), Person.external_id == bindparam("external_id"))
+    .execution_options(populate_existing=True)
+)
+PERSON_BY_KEY_LOCKED = PERSON_BY_KEY.with_for_update()
 
 
 async def content_version(session: AsyncSession) -> int:
@@ -68,7 +76,7 @@ async def content_version(session: AsyncSession) -> int:
     seen = session.info.get(CONTENT_VERSION)
     if seen is not None and transaction is not None and seen[0] is transaction:
         return int(seen[1])
-    number = int(await session.scalar(select(ContentVersion.number).where(ContentVersion.id == 1)) or 0)
+    number = int(await session.scalar(CONTENT_NUMBER) or 0)
     session.info[CONTENT_VERSION] = (session.sync_session.get_transaction(), number)
     return number
 
@@ -125,6 +133,10 @@ async def lock_person(session: AsyncSession, channel: str, external_id: str, at:
     return person
 
 
+# Last activity is kept to the minute (retention counts days): not one more UPDATE per message.
+SEEN_EVERY = timedelta(minutes=1)
+
+
 async def claim_person(
     session: AsyncSession, channel: str, external_id: str, at: datetime | None = None
 ) -> tuple[Person, bool]:
@@ -134,16 +146,12 @@ async def claim_person(
     transactions are already serialised by `BEGIN IMMEDIATE`.
     """
     moment = at or now()
-    query = (
-        select(Person)
-        .where(Person.channel == channel, Person.external_id == external_id)
-        .execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        query = query.with_for_update()
-    person = (await session.execute(query)).scalar_one_or_none()
+    query = PERSON_BY_KEY_LOCKED if is_postgres(session) else PERSON_BY_KEY
+    key = {"channel": channel, "external_id": external_id}
+    person = (await session.execute(query, key)).scalar_one_or_none()
     if person is not None:  # the usual case: someone known, one statement
-        person.last_seen_at = moment
+        if person.last_seen_at is None or moment - person.last_seen_at >= SEEN_EVERY:
+            person.last_seen_at = moment
         return person, False
     for _ in range(3):  # the row may be erased by another process between the insert and the lock
         inserted = await session.execute(
@@ -163,7 +171,7 @@ async def claim_person(
             .returning(Person.id)
         )
         created = inserted.scalar_one_or_none() is not None
-        person = (await session.execute(query)).scalar_one_or_none()
+        person = (await session.execute(query, key)).scalar_one_or_none()
         if person is not None:
             person.last_seen_at = moment
             return person, created
@@ -243,6 +251,12 @@ async def first_group_notice(session: AsyncSession, chat_id: int, at: datetime |
 
 
 ELIGIBILITY = "eligibility"  # the dialog whose answers are the person's facts
+STATE_UPDATE = (
+    update(DialogStateRow)
+    .where(DialogStateRow.person_id == bindparam("person_id_"), DialogStateRow.dialog == bindparam("dialog_"))
+    .values(version=bindparam("version_"), state=bindparam("state_"), updated_at=bindparam("at_"))
+)
+ANSWERS_OF = select(AnswerRow.fact, AnswerRow.value).where(AnswerRow.person_id == bindparam("person_id_"))
 
 
 async def load_state(session: AsyncSession, person_id: int, dialog: str = ELIGIBILITY) -> dict[str, Any] | None:
@@ -262,19 +276,15 @@ async def save_state(
     version = int(state.get("v", 0))
     # The person's row is locked for the turn, so nobody else writes their state meanwhile: one
     # UPDATE, and an INSERT the first time (a statement SQLAlchemy caches, unlike an upsert).
-    changed = await session.execute(
-        update(DialogStateRow)
-        .where(DialogStateRow.person_id == person_id, DialogStateRow.dialog == ELIGIBILITY)
-        .values(version=version, state=state, updated_at=moment)
-    )
+    values = {"person_id_": person_id, "dialog_": ELIGIBILITY, "version_": version, "state_": state, "at_": moment}
+    changed = await session.execute(STATE_UPDATE, values)
     if not getattr(changed, "rowcount", 0):
         session.add(
             DialogStateRow(person_id=person_id, dialog=ELIGIBILITY, version=version, state=state, updated_at=moment)
         )
     answers: dict[str, Any] = dict(state.get("answers", {}))
     table = cast(Table, AnswerRow.__table__)  # Core statements: the rows are never needed as objects
-    query = select(AnswerRow.fact, AnswerRow.value).where(AnswerRow.person_id == person_id)
-    existing = {fact: value for fact, value in await session.execute(query)}
+    existing = {fact: value for fact, value in await session.execute(ANSWERS_OF, {"person_id_": person_id})}
     removed = [fact for fact in existing if fact not in answers]
     if removed:
         await session.execute(delete(table).where(table.c.person_id == person_id, table.c.fact.in_(removed)))

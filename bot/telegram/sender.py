@@ -202,11 +202,14 @@ class Sender:
                 if not (await self._send_and_record(person_id, claimed) and more):
                     return
 
-    async def claim(self, session: AsyncSession, person_id: int) -> tuple[list[Claimed], float, bool]:
+    async def claim(
+        self, session: AsyncSession, person_id: int, chat_id: int | None = None
+    ) -> tuple[list[Claimed], float, bool]:
         """Lease the person's due messages to this sender in the caller's transaction (see
-        `outbox.claim_due`): what to send, how long to wait when nothing is due, and whether more wait."""
+        `outbox.claim_due`; `chat_id`, when known, saves a statement): what to send, how long to
+        wait when nothing is due, and whether more wait."""
         rows, wait, more = await outbox.claim_due(
-            session, person_id, self.pace, owner=self.owner, at=self.clock.now(), lease=self.lease
+            session, person_id, self.pace, owner=self.owner, at=self.clock.now(), lease=self.lease, chat_id=chat_id
         )
         # a goodbye is an erased person's, in this chat before this person's
         claimed = [Claimed(r.id, r.chat_id, dict(r.payload), r.attempts + 1, r.person_id is None) for r in rows]
