@@ -77,7 +77,9 @@ def main() -> None:
 def run(args: list[str]) -> None:
     """`python -m bench [engine] [faq] [broadcast] [rasa] [dialog] [options]`: the benchmarks named, or
     every one; options (from the first `-`) go to the one benchmark named that takes options (broadcast:
-    `--database-url URL`; dialog: `--people N --duration S --warmup S`), or to broadcast when none is named."""
+    `--database-url URL`; dialog: `--people N --duration S --warmup S --rate R --open-duration S
+    --database-url URL --configuration-duration S`), or to broadcast when none is named. Without
+    options, the dialog benchmark adds its PostgreSQL rows when TEST_DATABASE_URL is set."""
     from . import broadcast, dialog, faq, rasa  # only here: the engine's figures need none of their imports
 
     split = next((n for n, arg in enumerate(args) if arg.startswith("-")), len(args))

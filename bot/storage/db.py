@@ -75,6 +75,7 @@ class InlineConnection(aiosqlite.Connection):
 
 
 HELD = "write_gate_held"  # in a connection's `info`: it holds its engine's write gate
+_GATES: weakref.WeakKeyDictionary[Any, WriteGate] = weakref.WeakKeyDictionary()  # sync engine -> its gate
 
 
 class WriteGate:
@@ -92,6 +93,10 @@ class WriteGate:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def lock(self) -> asyncio.Lock:
+        """This event loop's lock (what `enter` waits for), for work outside a transaction."""
+        return self._lock()
 
     def _lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -156,7 +161,7 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000, foreign_keys: bool =
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
-    gate = WriteGate(busy_timeout_ms / 1000)
+    gate = _GATES[engine.sync_engine] = WriteGate(busy_timeout_ms / 1000)
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
@@ -197,17 +202,39 @@ async def scrub(engine: AsyncEngine) -> None:
     """After an erasure: move the WAL into the file and truncate it, so no erased byte stays on disk.
 
     With `secure_delete` the erased rows are zeroed in the pages; the WAL still holds older copies
-    of those pages until a checkpoint. PostgreSQL needs nothing here: VACUUM reclaims in time.
+    of those pages until a checkpoint. The checkpoint needs no other transaction open: it takes the
+    process's write gate (so none of ours is), and retries while another process reads or writes,
+    up to the busy timeout, waiting on the event loop. PostgreSQL needs nothing here: VACUUM
+    reclaims in time.
     """
     if engine.dialect.name != "sqlite":
         return
+    gate = _GATES.get(engine.sync_engine)
+    timeout = gate.timeout if gate is not None else 5.0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    busy, delay = 1, 0.001
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy, *_ = await cursor.fetchone() or (0,)
-    if busy:  # another connection was reading: the erased rows stay in the WAL until the next checkpoint
+        lock = gate.lock() if gate is not None else asyncio.Lock()
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout)
+        except TimeoutError:
+            logger.warning("the write-ahead log could not be emptied after an erasure; the next checkpoint will")
+            return
+        try:
+            while True:
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, *_ = await cursor.fetchone() or (0,)
+                if not busy or loop.time() >= deadline:
+                    break
+                await asyncio.sleep(delay)  # another process is reading or writing: soon again
+                delay = min(delay * 2, 0.05)
+        finally:
+            lock.release()
+    if busy:  # another process kept reading: the erased rows stay in the WAL until the next checkpoint
         logger.warning("the write-ahead log could not be emptied after an erasure; the next checkpoint will")
 
 

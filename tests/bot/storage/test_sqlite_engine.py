@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import create_engine, sessionmaker
+from bot.storage.db import create_engine, scrub, sessionmaker
 
 HANG_GUARD = 30.0  # seconds after which a hang fails the test; nothing here measures time
 
@@ -107,4 +107,42 @@ async def test_a_transaction_that_fails_or_is_left_open_lets_the_next_one_in(eng
     async with sessions.begin() as session:
         await session.execute(text("UPDATE counter SET n = n + 1"))
     assert await count(engine) == 1  # the failed one rolled back; the gate was free each time
+    await engine.dispose()
+
+
+async def test_the_checkpoint_after_an_erasure_waits_for_the_other_transactions_then_empties_the_log(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    sessions = sessionmaker(engine)
+    async with sessions.begin() as session:
+        await session.execute(text("UPDATE counter SET n = 42"))  # something for the log to hold
+    wal = tmp_path / "bot.sqlite3-wal"
+    assert wal.stat().st_size > 0
+    reader = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)  # another process reading
+    reader.execute("BEGIN")
+    reader.execute("SELECT n FROM counter").fetchall()
+    inside, finish = asyncio.Event(), asyncio.Event()
+
+    async def ours() -> None:  # a transaction of this process, open while the erasure commits
+        async with sessions.begin() as session:
+            await session.execute(text("UPDATE counter SET n = n + 1"))
+            inside.set()
+            await finish.wait()
+
+    running = asyncio.create_task(ours())
+    await asyncio.wait_for(inside.wait(), HANG_GUARD)
+    scrubbing = asyncio.create_task(scrub(engine))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not scrubbing.done()  # waiting for our transaction, without holding the loop
+    finish.set()
+    await asyncio.wait_for(running, HANG_GUARD)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not scrubbing.done()  # and then for the other process's read
+    reader.execute("COMMIT")
+    reader.close()
+    await asyncio.wait_for(scrubbing, HANG_GUARD)
+    assert wal.stat().st_size == 0  # nothing of the erased rows left in the log
+    assert await count(engine) == 43
     await engine.dispose()
