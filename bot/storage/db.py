@@ -91,7 +91,9 @@ class WriteGate:
     """
 
     def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
+        # A busy timeout of 0 (fail at once when another process writes) still waits a moment for
+        # the process's own transactions, which end in microseconds.
+        self.timeout = max(timeout, 0.05)
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     def lock(self) -> asyncio.Lock:
@@ -202,38 +204,31 @@ async def scrub(engine: AsyncEngine) -> None:
     """After an erasure: move the WAL into the file and truncate it, so no erased byte stays on disk.
 
     With `secure_delete` the erased rows are zeroed in the pages; the WAL still holds older copies
-    of those pages until a checkpoint. The checkpoint needs no other transaction open: it takes the
-    process's write gate (so none of ours is), and retries while another process reads or writes,
-    up to the busy timeout, waiting on the event loop. PostgreSQL needs nothing here: VACUUM
-    reclaims in time.
+    of those pages until a checkpoint. The checkpoint needs no other transaction open: each try
+    takes the process's write gate (so none of ours is open; they go on between tries), and it is
+    tried again while another process reads or writes, up to the busy timeout, waiting on the
+    event loop. PostgreSQL needs nothing here: VACUUM reclaims in time.
     """
     if engine.dialect.name != "sqlite":
         return
     gate = _GATES.get(engine.sync_engine)
-    timeout = gate.timeout if gate is not None else 5.0
+    lock = gate.lock() if gate is not None else asyncio.Lock()
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + (gate.timeout if gate is not None else 5.0)
     busy, delay = 1, 0.001
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        lock = gate.lock() if gate is not None else asyncio.Lock()
-        try:
-            await asyncio.wait_for(lock.acquire(), timeout)
-        except TimeoutError:
-            logger.warning("the write-ahead log could not be emptied after an erasure; the next checkpoint will")
-            return
-        try:
-            while True:
+        while True:
+            # The gate for one attempt at a time: the bot's own transactions go on between tries.
+            async with lock:
                 cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 busy, *_ = await cursor.fetchone() or (0,)
-                if not busy or loop.time() >= deadline:
-                    break
-                await asyncio.sleep(delay)  # another process is reading or writing: soon again
-                delay = min(delay * 2, 0.05)
-        finally:
-            lock.release()
+            if not busy or loop.time() >= deadline:
+                break
+            await asyncio.sleep(delay)  # another process is reading or writing: soon again
+            delay = min(delay * 2, 0.05)
     if busy:  # another process kept reading: the erased rows stay in the WAL until the next checkpoint
         logger.warning("the write-ahead log could not be emptied after an erasure; the next checkpoint will")
 

@@ -76,6 +76,9 @@ def build(config: Config, clock: Clock | None = None) -> tuple[Application, Tele
     if tg.http_client == "aiohttp":
         timeouts = {"read_timeout": tg.read_timeout, "write_timeout": tg.read_timeout, "pool_timeout": tg.read_timeout}
         builder = builder.request(AiohttpRequest(32, connect_timeout=tg.connect_timeout, **timeouts))
+        # getUpdates has a request object of its own in python-telegram-bot (the poller's long
+        # poll passes its own read timeout)
+        builder = builder.get_updates_request(AiohttpRequest(1, connect_timeout=tg.connect_timeout, **timeouts))
     else:
         builder = (
             builder.connect_timeout(tg.connect_timeout)
@@ -99,6 +102,8 @@ def build(config: Config, clock: Clock | None = None) -> tuple[Application, Tele
         clock=conversations.clock,
         lease=timedelta(seconds=tg.lease_seconds),
         burst_seconds=tg.bulk_burst_seconds,
+        # as many as can each take their whole timeout within one lease, so none is sent twice
+        claim_limit=int(tg.lease_seconds // (tg.connect_timeout + tg.read_timeout)),
     )
     service = TelegramService(application.bot, sessions, conversations, sender, config.privacy.retention_days)
     sender.documents = service.document

@@ -52,6 +52,7 @@ class Poller:
         *,
         timeout: int = 30,
         conflict_timeout: float = 120.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.bot = bot
         self.service = service
@@ -60,6 +61,7 @@ class Poller:
         self.conflict_timeout = conflict_timeout
         self.offset: int | None = None
         self.running = True
+        self.sleep = sleep  # the pauses between tries (tests pass one that does not wait)
 
     async def run(self) -> None:
         failures = 0
@@ -77,7 +79,7 @@ class Poller:
                     )
                 failures, conflict_since = 0, None
             except RetryAfter as error:
-                await asyncio.sleep(retry_seconds(error))
+                await self.sleep(retry_seconds(error))
                 continue
             except InvalidToken:
                 raise PollingStopped("Telegram refused the bot token (TELEGRAM_BOT_TOKEN); polling stopped") from None
@@ -92,39 +94,41 @@ class Poller:
                 failures += 1
                 delay = min(0.5 * 2.0 ** (failures - 1), 15.0, max(self.conflict_timeout - lasted, 0.1))
                 logger.warning("getUpdates: 409 Conflict, another poller is running; retrying in %.0fs", delay)
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
                 continue
             except (NetworkError, TelegramError) as error:
                 failures += 1
                 delay = min(0.5 * 2 ** (failures - 1), 5.0)  # 0.5, 1, 2, 4, then every 5 s
                 logger.warning("getUpdates failed (%s); retrying in %ss", type(error).__name__, delay)
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
                 continue
-            updates = self._parse(raw)
+            updates, unreadable = self._parse(raw)
             try:  # the whole batch in one transaction, durable before the next offset confirms it
                 await self.service.store_many(updates)
             except Exception as error:  # the database is unreachable: fetch them again later
                 logger.error("could not store updates: %s", where(error))
-                await asyncio.sleep(1.0)
+                await self.sleep(1.0)
                 continue
-            if updates:
-                self.offset = max(self.offset or 0, *(update.update_id + 1 for update, _ in updates))
+            seen = [update.update_id for update, _ in updates] + unreadable
+            if seen:  # confirmed only now: the readable ones are stored, the others skipped for good
+                self.offset = max(self.offset or 0, max(seen) + 1)
             for update, _ in updates:
                 await self.dispatch(update)
 
-    def _parse(self, raw: object) -> list[tuple[Update, dict[str, Any]]]:
-        """Updates parsed one by one (each with what Telegram sent): one that cannot be read is
-        skipped, not retried forever."""
+    def _parse(self, raw: object) -> tuple[list[tuple[Update, dict[str, Any]]], list[int]]:
+        """Updates parsed one by one (each with what Telegram sent), and the ids of those that
+        cannot be read: skipped once the batch is stored, not fetched again forever."""
         updates: list[tuple[Update, dict[str, Any]]] = []
+        unreadable: list[int] = []
         for item in raw if isinstance(raw, list) else []:
             try:
                 updates.append((Update.de_json(item, self.bot), item))
             except Exception as error:
                 update_id = item.get("update_id") if isinstance(item, dict) else None
                 logger.error("update %s could not be read and is skipped: %s", update_id, type(error).__name__)
-                if isinstance(update_id, int):
-                    self.offset = max(self.offset or 0, update_id + 1)
-        return updates
+                if isinstance(update_id, int) and not isinstance(update_id, bool):
+                    unreadable.append(update_id)
+        return updates, unreadable
 
     def stop(self) -> None:
         self.running = False

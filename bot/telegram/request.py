@@ -54,12 +54,14 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
-            # No cookies, no proxies from the environment: the Bot API needs neither.
+            # No cookies (the Bot API sets none); proxies from the environment (HTTPS_PROXY,
+            # NO_PROXY...), as python-telegram-bot's httpx client follows them.
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": self.USER_AGENT},
                 skip_auto_headers=("Accept-Encoding",),
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

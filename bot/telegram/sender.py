@@ -84,6 +84,7 @@ class Sender:
         clock: Clock | None = None,
         lease: timedelta = outbox.LEASE,
         burst_seconds: float = rate.BURST_SECONDS,
+        claim_limit: int = 8,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -99,6 +100,8 @@ class Sender:
         self.owner = new_owner(instance)
         self.liveness: Liveness | None = None  # set by the application: proves this owner alive
         self.lease = lease
+        # Messages leased at once: all of them must be sent before the lease ends (see `build`)
+        self.claim_limit = max(1, claim_limit)
         self.patience = patience
         self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
@@ -209,7 +212,14 @@ class Sender:
         `outbox.claim_due`; `chat_id`, when known, saves a statement): what to send, how long to
         wait when nothing is due, and whether more wait."""
         rows, wait, more = await outbox.claim_due(
-            session, person_id, self.pace, owner=self.owner, at=self.clock.now(), lease=self.lease, chat_id=chat_id
+            session,
+            person_id,
+            self.pace,
+            owner=self.owner,
+            at=self.clock.now(),
+            lease=self.lease,
+            limit=self.claim_limit,
+            chat_id=chat_id,
         )
         # a goodbye is an erased person's, in this chat before this person's
         claimed = [Claimed(r.id, r.chat_id, dict(r.payload), r.attempts + 1, r.person_id is None) for r in rows]

@@ -11,11 +11,15 @@ import asyncio
 import datetime as dtm
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.config import load_config
+from bot.telegram.app import build
 from bot.telegram.request import AiohttpRequest
 from tests.telegram_emulator import Fault, ManualClock, TelegramEmulator
 
@@ -125,3 +129,37 @@ async def test_an_uninitialised_or_shut_down_client_refuses_to_send() -> None:
     await request.shutdown()  # twice is harmless
     with pytest.raises(NetworkError, match="not initialized"):
         await asyncio.wait_for(request.post("http://127.0.0.1:9/bot123:ABC/getMe"), 5)
+
+
+def test_the_bot_uses_aiohttp_for_get_updates_too(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3"}
+    application, _, _ = build(load_config(None, env))
+    # python-telegram-bot keeps one request object for getUpdates and one for every other call
+    assert all(isinstance(request, AiohttpRequest) for request in application.bot._request)
+
+
+async def test_the_proxy_of_the_environment_is_followed_as_python_telegram_bot_s_client_does(
+    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int
+) -> None:
+    through: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        through.append(request.url.host or "")
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{unused_tcp_port}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused_tcp_port}")
+    monkeypatch.setenv("NO_PROXY", "")
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        assert await request.post("http://api.telegram.invalid/bot1:abc/sendMessage") is True
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert through == ["api.telegram.invalid"]

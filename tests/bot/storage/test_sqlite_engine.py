@@ -146,3 +146,45 @@ async def test_the_checkpoint_after_an_erasure_waits_for_the_other_transactions_
     assert wal.stat().st_size == 0  # nothing of the erased rows left in the log
     assert await count(engine) == 43
     await engine.dispose()
+
+
+async def test_the_process_s_transactions_go_on_while_the_checkpoint_waits_for_another_process(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3", busy_timeout_ms=60_000)
+    sessions = sessionmaker(engine)
+    async with sessions.begin() as session:
+        await session.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        await session.execute(text("INSERT INTO counter (n) VALUES (0)"))
+    reader = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)  # a backup reading, say
+    reader.execute("BEGIN")
+    reader.execute("SELECT n FROM counter").fetchall()
+    async with sessions.begin() as session:  # written after the reader's snapshot
+        await session.execute(text("UPDATE counter SET n = 1"))
+    scrubbing = asyncio.create_task(scrub(engine))
+    for _ in range(5):
+        await asyncio.sleep(0)  # its first try failed: the reader holds the log
+    async with sessions.begin() as session:  # someone's turn meanwhile: not held back by the checkpoint
+        await session.execute(text("UPDATE counter SET n = n + 1"))
+    assert not scrubbing.done()
+    reader.execute("COMMIT")
+    reader.close()
+    await asyncio.wait_for(scrubbing, HANG_GUARD)
+    assert (tmp_path / "bot.sqlite3-wal").stat().st_size == 0
+    assert await count(engine) == 2
+    await engine.dispose()
+
+
+async def test_a_busy_timeout_of_zero_still_lets_the_process_s_own_transactions_in(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3", busy_timeout_ms=0)
+    sessions = sessionmaker(engine)
+
+    async def create() -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            await session.execute(text("INSERT INTO t (n) VALUES (1)"))
+
+    await asyncio.gather(*(create() for _ in range(10)))  # never "database is locked" for our own
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one() == 10
+    await engine.dispose()
