@@ -5,6 +5,7 @@ Every function takes the moment to act at (`at`), so tests and the sender share 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,10 +50,11 @@ async def enqueue(
         }
         for payload in payloads
     ]
-    if rows:  # one cached statement on the table, the rows in order (ids ascending)
-        await session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
+    if rows:  # one statement built once, the rows in order (ids ascending)
+        await session.execute(ENQUEUE, rows)
 
 
+ENQUEUE = insert(cast(Table, OutboxMessage.__table__))
 CHAT_BUCKET = select(Person.send_tokens, Person.send_refilled_at).where(Person.id == bindparam("id_"))
 CHAT_CHARGE = (
     update(Person)
@@ -90,6 +92,18 @@ LEASED = (
     .values(status="sending", not_before=bindparam("until_"), lease_owner=bindparam("owner_"))
     .execution_options(synchronize_session=False)
 )
+
+
+@functools.cache
+def outcome_update(columns: frozenset[str]) -> Any:
+    """The UPDATE recording a send's outcome in `columns` of a message still leased to `owner_`
+    (parameters `id_`, `owner_` and `<column>_`), built once per set of columns."""
+    table = cast(Table, OutboxMessage.__table__)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("id_"), table.c.lease_owner == bindparam("owner_"))
+        .values({table.c[column]: bindparam(f"{column}_") for column in sorted(columns)})
+    )
 
 
 async def claim_next(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -336,11 +336,13 @@ class Sender:
             counted = 0
             blocked = False
             for message_id, outcome, goodbye in results:
-                row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
                 if goodbye and outcome.get("status") in ("sent", "failed"):
+                    row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
                     await session.execute(delete(OutboxMessage).where(row))
                 else:
-                    await session.execute(update(OutboxMessage).where(row).values(**outcome))
+                    values = {f"{key}_": value for key, value in outcome.items()}
+                    statement = outbox.outcome_update(frozenset(outcome))
+                    await session.execute(statement, {"id_": message_id, "owner_": self.owner, **values})
                 counted += outcome.get("status") == "sent" or outcome.get("error") == "flood"
                 blocked = blocked or outcome.get("error") == "blocked"
             if counted:

@@ -163,3 +163,12 @@ async def test_the_proxy_of_the_environment_is_followed_as_python_telegram_bot_s
         await request.shutdown()
         await runner.cleanup()
     assert through == ["api.telegram.invalid"]
+
+
+async def test_a_host_in_no_proxy_is_reached_directly(monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused_tcp_port}")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with TelegramEmulator(TOKEN, rate_limits=False) as emulator:
+        request = AiohttpRequest()
+        async with Bot(TOKEN, base_url=emulator.base_url, request=request) as bot:
+            assert bot.username == "emulator_bot"  # getMe went straight to the emulator
