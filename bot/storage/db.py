@@ -97,10 +97,7 @@ class WriteGate:
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     def lock(self) -> asyncio.Lock:
-        """This event loop's lock (what `enter` waits for), for work outside a transaction."""
-        return self._lock()
-
-    def _lock(self) -> asyncio.Lock:
+        """This event loop's lock: what `enter` waits for, and work outside a transaction too."""
         loop = asyncio.get_running_loop()
         lock = self._locks.get(loop)
         if lock is None:
@@ -111,7 +108,7 @@ class WriteGate:
         """Called as a transaction begins, from SQLAlchemy's greenlet (so it can wait)."""
         if info.get(HELD) or not in_greenlet():
             return
-        lock = self._lock()
+        lock = self.lock()
         try:
             await_only(asyncio.wait_for(lock.acquire(), self.timeout))
         except TimeoutError:
@@ -120,7 +117,7 @@ class WriteGate:
         info[HELD] = lock
 
     def leave(self, info: dict[str, Any]) -> None:
-        """Called as a transaction ends (commit, rollback, or the connection going back to the pool)."""
+        """Called as the connection goes back to the pool, after its transaction ended."""
         lock = info.pop(HELD, None)
         if lock is not None and lock.locked():
             lock.release()

@@ -104,13 +104,7 @@ async def store_update(
     session: AsyncSession, update_id: int, person: str | None, payload: dict[str, Any], at: datetime | None = None
 ) -> bool:
     """Record an update before acknowledging it; False when it was already recorded."""
-    statement = (
-        _insert(session, InboxUpdate)
-        .values(update_id=update_id, person_key=person, payload=payload, received_at=at or now())
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    result = await session.execute(statement.returning(InboxUpdate.update_id))
-    return result.scalar_one_or_none() is not None
+    return update_id in await store_updates(session, [(update_id, person, payload)], at)
 
 
 async def store_updates(
