@@ -60,7 +60,7 @@ lock: $(LOCKED)
 
 # Re-extract the sentences from the code and the data, and merge them into both catalogs.
 catalogs: $(STAMP)
-	$(PY) -m babel.messages.frontend extract -F babel.cfg --no-default-keywords -k N_ -k Message:1 -o locales/messages.pot --no-location --sort-output .
+	$(PY) -m babel.messages.frontend extract -F babel.cfg --no-default-keywords -k N_ -k Message:1 -k t -o locales/messages.pot --no-location --sort-output .
 	$(PY) -m babel.messages.frontend update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
 	$(PY) -m babel.messages.frontend compile -d locales --statistics
 

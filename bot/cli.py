@@ -159,6 +159,24 @@ def cmd_rasa_actions(args: argparse.Namespace, config: Config) -> int:
     return serve_actions(config, args.host, args.port, args.today)
 
 
+def cmd_web(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from .telegram.logs import configure_logging
+    from .web.server import serve_alone
+
+    settings: dict[str, Any] = {}
+    if args.port is not None:
+        settings["port"] = args.port
+    if args.host is not None:
+        settings["listen"] = args.host
+    if settings:
+        config = config.model_copy(update={"web": config.web.model_copy(update=settings)})
+    configure_logging(config.bot_token.get_secret_value() if config.bot_token else None)
+    asyncio.run(serve_alone(config))
+    return 0
+
+
 def cmd_db(args: argparse.Namespace, config: Config) -> int:
     from .storage import migrate
 
@@ -200,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     rasa.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1; 0.0.0.0 in a container")
     rasa.add_argument("--today", type=iso_date("today"), metavar="YYYY-MM-DD", help="judge as on that day")
     rasa.set_defaults(handler=cmd_rasa_actions)
+
+    site = commands.add_parser("web", help="the staff website alone (it also runs in the bot when web.enabled)")
+    site.add_argument("--port", type=_port, help="default web.port of config.yaml (8080)")
+    site.add_argument("--host", help="default web.listen of config.yaml (127.0.0.1)")
+    site.set_defaults(handler=cmd_web)
 
     db = commands.add_parser("db", help="database migrations (the bot also upgrades on start)")
     db.add_argument("action", choices=("upgrade", "current"))

@@ -93,6 +93,27 @@ class RemindersConfig(_Section):
     hour: int = Field(default=10, ge=0, le=23)
 
 
+class WebConfig(_Section):
+    """The staff website (`bot/web/`): in the bot's process when `enabled`, or `python -m bot web`."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Where staff reach it (the one-time links of /web point there), e.g. https://staff.example.org
+    public_url: str | None = None
+    login_max_age: int = Field(default=3600, ge=30, le=86400)  # seconds a Login Widget's `auth_date` stays good
+    link_minutes: int = Field(default=10, ge=1, le=60)  # lifetime of a /web link (single use)
+    session_hours: int = Field(default=12, ge=1, le=720)  # a signed-in browser stays signed in this long
+    login_attempts_per_minute: float = Field(default=10.0, gt=0)  # per client address
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http:// or https:// address")
+        return value.rstrip("/") if value else value
+
+
 # Telegram user ids are positive (negative ids are groups and channels); a bool is not an id.
 TelegramUserId = Annotated[StrictInt, Field(gt=0, lt=2**53)]
 
@@ -105,6 +126,7 @@ class Config(_Section):
     database: DatabaseConfig = DatabaseConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     reminders: RemindersConfig = RemindersConfig()
+    web: WebConfig = WebConfig()
     # Roles by numeric Telegram user id (usernames can change hands: never trusted). Admins have
     # every role and grant or revoke roles from Telegram; those grants are kept in the database.
     admins: tuple[TelegramUserId, ...] = ()

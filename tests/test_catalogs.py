@@ -29,6 +29,15 @@ def _used_keys() -> set[str]:
             ROOT / package, method_map=[("**.py", "python")], keywords={"N_": None, "Message": (1,)}
         ):
             keys.add(message if isinstance(message, str) else message[0])
+    # the staff website's templates: {{ t("key", ...) }}
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        ROOT / "bot" / "web" / "templates",
+        method_map=[("**.html", "jinja2.ext:babel_extract")],
+        keywords={"t": None},
+        options_map={"**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}},
+    ):
+        if message:
+            keys.add(message if isinstance(message, str) else message[0])
     return keys
 
 

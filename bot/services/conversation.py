@@ -74,6 +74,7 @@ class ConversationService:
     ) -> ConversationService:
         from ..staff.desk import StaffDesk
         from ..staff.roles import Roles
+        from ..web.auth import link_maker as web_link
 
         catalog = OfferCatalog(programs if programs is not None else load_programs(config.offers_path()))
         offers = catalog.programs
@@ -91,7 +92,7 @@ class ConversationService:
             database,
             engine,
             faq,
-            StaffDesk(Roles.from_config(config), config.default_language),
+            StaffDesk(Roles.from_config(config), config.default_language, web_link(config)),
             catalog,
             default_language=config.default_language,
             zone=config.zone,

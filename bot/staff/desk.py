@@ -43,6 +43,7 @@ COMMANDS: dict[str, Role | None] = {
     "revoke": Role.ADMIN,
     "roles": Role.ADMIN,
     "myid": None,
+    "web": None,  # any role: a one-time link to the staff website
 }
 HELP_KEYS = {
     Role.STAFF: N_("staff.help.staff"),
@@ -103,6 +104,7 @@ class Desk:
     state: dict[str, Any] = field(default_factory=dict)
     replies: list[Rendered] = field(default_factory=list)
     default_language: str = "fr"  # of people who chose none (a broadcast's audience), from `StaffDesk`
+    web_link: WebLink | None = None  # from `StaffDesk`
 
     # --- small helpers shared by the flows ----------------------------------------------------
 
@@ -162,6 +164,8 @@ class Desk:
 
 
 Handler = Callable[[Desk, str], Awaitable[None]]
+# A one-time sign-in link to the staff website for a Telegram user, made now (None: no website)
+WebLink = Callable[[int, datetime], str]
 ButtonHandler = Handler  # a flow's button: (desk, the button's argument)
 
 
@@ -171,6 +175,7 @@ class StaffDesk:
 
     roles: Roles
     default_language: str = "fr"
+    web_link: WebLink | None = None  # None: `web.public_url` is not set
 
     def roles_of(self, key: PersonKey, faq: FaqService) -> frozenset[Role]:
         return self.roles.of(key, faq.content)
@@ -206,6 +211,7 @@ class StaffDesk:
         stored = await repo.load_state(desk.session, desk.person_id, DIALOG)
         desk.state = dict(stored or {})
         desk.default_language = self.default_language
+        desk.web_link = self.web_link
         await self._dispatch(desk, input)
         await _save(desk.session, desk.person_id, desk.state, desk.at)
         return [Reply(r) for r in desk.replies]
@@ -229,6 +235,7 @@ class StaffDesk:
                 "revoke": _revoke,
                 "roles": _list_roles,
                 "myid": _my_id,
+                "web": _web,
             }
             await commands[input.value](desk, input.arg)
             return
@@ -279,6 +286,18 @@ async def _my_id(desk: Desk, arg: str) -> None:
     user = telegram_user(desk.key)
     key = N_("staff.myid") if user is not None else N_("staff.myid.none")
     desk.replies.append(Rendered(desk.text(key, id=str(user or ""))))
+
+
+async def _web(desk: Desk, arg: str) -> None:
+    """A link that signs this staff member in to the website once, within `web.link_minutes`."""
+    user = telegram_user(desk.key)
+    if not desk.roles or user is None:
+        desk.replies.append(Rendered(desk.text(N_("staff.refused"))))
+        return
+    if desk.web_link is None:
+        desk.replies.append(Rendered(desk.text(N_("staff.web.off"))))
+        return
+    desk.replies.append(Rendered(desk.text(N_("staff.web.link"), url=desk.web_link(user, desk.at))))
 
 
 def _role_args(desk: Desk, arg: str) -> tuple[int, Role] | None:

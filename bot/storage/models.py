@@ -309,6 +309,8 @@ class Broadcast(Base):
     progress_text: Mapped[str | None] = mapped_column(Text)  # the last shown, so an unchanged one is not re-sent
     reported_at: Mapped[datetime | None]  # the final report was sent to the organizer
     progress_lang: Mapped[str | None] = mapped_column(String(2))  # the organizer's language for progress and report
+    # status `scheduled`: its recipients are chosen and queued at this time (the website's schedule)
+    scheduled_at: Mapped[datetime | None]
 
 
 class Lease(Base):
@@ -378,6 +380,27 @@ class GroupNotice(Base):
     __tablename__ = "group_notices"
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     noticed_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A browser signed in to the staff website. The cookie holds a random token; only its SHA-256
+    is stored, so a copy of the database signs nobody in."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # Telegram user id; roles are checked on each request
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebLinkUse(Base):
+    """A one-time sign-in link (/web) that was used: the same link never signs in twice."""
+
+    __tablename__ = "web_link_uses"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 PERSONAL_TABLES = (

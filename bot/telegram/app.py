@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -27,6 +27,8 @@ from ..services import ConversationService
 from ..storage.db import create_engine, sessionmaker
 from ..storage.leases import Liveness
 from ..storage.migrate import upgrade_async
+from ..web.app import WebContext
+from ..web.server import start_site, token_of
 from .bulk_sender import BulkSender, BulkSettings
 from .ingest import ALLOWED_UPDATES, Poller, PollingStopped, webhook_app
 from .jobs import JobRunner, LeasedJob
@@ -200,9 +202,12 @@ async def serve(
     assert service.bulk is not None
     bulk = asyncio.create_task(service.bulk.run())
     runner: web.AppRunner | None = None
+    site: web.AppRunner | None = None
     poller: Poller | None = None
     try:
         await service.recover()
+        if config.web.enabled:
+            site = await start_site(web_context(config, service, application.bot.username))
         dispatch = application.update_queue.put
         if config.telegram.mode == "polling":
             with contextlib.suppress(TelegramError):
@@ -240,6 +245,8 @@ async def serve(
         bulk.cancel()  # its batches in flight get `close_wait` seconds, then are cancelled
         if runner is not None:
             await _bounded("the webhook server", runner.cleanup())
+        if site is not None:
+            await _bounded("the staff website", site.cleanup())
         await _bounded("update handling", application.stop())  # no update is being handled any more
         await _bounded("the background tasks", asyncio.gather(background, periodic, bulk, return_exceptions=True))
         await _bounded("the job leases", jobs.release())
@@ -247,6 +254,26 @@ async def serve(
         await _bounded("the Telegram client", application.shutdown())
         await _bounded("the liveness", service.sender.liveness.stop())
         await _bounded("the database", database.dispose())
+
+
+def web_context(config: Config, service: TelegramService, username: str | None) -> WebContext:
+    """The website in the bot's process reads the same live offers and FAQ as the bot."""
+    conversations = service.conversations
+
+    async def refresh(session: AsyncSession) -> None:
+        await conversations.refresh_offers(session)
+        await conversations.faq.refresh(session)
+
+    return WebContext(
+        config,
+        service.sessions,
+        conversations.offers,
+        conversations.faq,
+        token_of(config),
+        clock=conversations.clock,
+        bot_username=username,
+        refresher=refresh,
+    )
 
 
 STOP_STEP = 10.0  # seconds one step of a stop may take before it is abandoned
