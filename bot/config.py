@@ -7,6 +7,7 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -109,9 +110,15 @@ class WebConfig(_Section):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("expected an http:// or https:// address")
-        return value.rstrip("/") if value else value
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("expected an https:// address, e.g. https://staff.example.org")
+        if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+            # browsers keep the site's Secure session cookie over plain HTTP only for this machine
+            raise ValueError("expected https:// (plain http:// only for localhost or 127.0.0.1)")
+        return value.rstrip("/")
 
 
 # Telegram user ids are positive (negative ids are groups and channels); a bool is not an id.

@@ -258,12 +258,15 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
                 "origin": broadcast.origin,
                 "created_at": broadcast.created_at.isoformat(),
                 "finished_at": broadcast.finished_at.isoformat() if broadcast.finished_at else None,
+                "scheduled_at": broadcast.scheduled_at.isoformat() if broadcast.scheduled_at else None,
                 **counts.to_json(),
             }
             json.dump(shown, sys.stdout, ensure_ascii=False, indent=2)
             sys.stdout.write("\n")
             return 0
         print(_summary(broadcast.id, broadcast.status, counts))
+        if broadcast.status == "scheduled" and broadcast.scheduled_at is not None:
+            print(f"its recipients are chosen and queued at {_minute(broadcast.scheduled_at)}")
         return 0
 
     return _run(work, config)
@@ -303,6 +306,8 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
             print("no broadcasts yet")
         for broadcast, counts in rows:
             when = _minute(broadcast.created_at)
+            if broadcast.status == "scheduled" and broadcast.scheduled_at is not None:
+                when = f"{when} (starts {_minute(broadcast.scheduled_at)})"
             audience = Audience.from_json(broadcast.audience).describe()
             print(
                 f"{broadcast.id:>5}  {broadcast.status:<9}  {when}  {audience}  "

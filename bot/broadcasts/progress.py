@@ -118,6 +118,7 @@ class ProgressReporter:
                         select(Broadcast.id)
                         .where(
                             Broadcast.reported_at.is_(None),
+                            Broadcast.status != store.SCHEDULED,  # nothing to show before it starts
                             or_(Broadcast.progress_chat_id.is_not(None), Broadcast.status == "sending"),
                         )
                         .order_by(Broadcast.id)

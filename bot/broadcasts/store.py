@@ -1,5 +1,5 @@
-"""Broadcasts in the database: created with their outbox rows in one transaction, then paused,
-resumed, cancelled, counted and finished.
+"""Broadcasts in the database: created with their outbox rows in one transaction (or scheduled,
+and given them at their time by `start`), then paused, resumed, cancelled, counted and finished.
 
 The outbox rows are written by one `INSERT ... SELECT` per language straight from the audience's
 query: recipients are never loaded into memory, and the unique (message_key, person) key means a
@@ -32,7 +32,10 @@ from .message import MAX_TEXT
 
 KIND = "broadcast"
 BLOCKED = "blocked"  # the error of a row whose person blocked the bot (the sender's word)
-RUNNING = ("sending", "paused")
+SCHEDULED = "scheduled"  # no outbox row yet: its recipients are queued at `scheduled_at` (`start`)
+RUNNING = ("sending", "paused")  # it has outbox rows that may still be sent
+CANCELLABLE = (SCHEDULED, *RUNNING)
+SCHEDULER = Author(None, "schedule")  # who starts a scheduled broadcast at its time (the audit log's actor)
 INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers, braille blank: drawn empty
 
 
@@ -80,20 +83,24 @@ async def create(
     default_language: str,
     progress_chat_id: int | None = None,
     progress_lang: str | None = None,
+    scheduled_at: datetime | None = None,
 ) -> Broadcast:
     """The broadcast (status `sending`) and one outbox row per recipient, in the caller's transaction.
 
     `progress_chat_id`: where the progress and the report go (none from the command line);
-    `progress_lang`: their language (the organizer's at creation)."""
+    `progress_lang`: their language (the organizer's at creation). `scheduled_at`: a later moment
+    at which the recipients are chosen and queued (`start`); until then it is `scheduled`, with no
+    outbox row, so that people who subscribe meanwhile receive it too."""
     for lang, text in (("fr", text_fr), ("en", text_en)):
         problem = text_problem(text)
         if problem is not None:
             raise TextProblem(lang, problem)
+    later = scheduled_at is not None and scheduled_at > at
     broadcast = Broadcast(
         text_fr=text_fr,
         text_en=text_en,
         audience=audience.to_json(),
-        status="sending",
+        status=SCHEDULED if later else "sending",
         total=0,
         origin=origin,
         created_by=author.person_id,
@@ -101,9 +108,45 @@ async def create(
         created_at=at,
         progress_chat_id=progress_chat_id,
         progress_lang=progress_lang,
+        scheduled_at=scheduled_at if later else None,
     )
     session.add(broadcast)
     await session.flush()
+    if later:
+        assert scheduled_at is not None
+        detail = {"audience": audience.to_json(), "scheduled_at": scheduled_at.isoformat()}
+        await _audit(session, author, "broadcast.schedule", broadcast, at, **detail)
+        return broadcast
+    await _queue(session, broadcast, audience, default_language, at)
+    await _audit(session, author, "broadcast.create", broadcast, at, audience=audience.to_json(), total=broadcast.total)
+    return broadcast
+
+
+async def start(session: AsyncSession, broadcast_id: int, at: datetime, *, default_language: str) -> Broadcast | None:
+    """A scheduled broadcast whose time has come: `sending`, its recipients chosen and queued now,
+    exactly as `create` queues an immediate one. None unless it was scheduled for `at` or earlier:
+    the status changes from `scheduled` once only (a second run, or a cancel at the same moment,
+    finds it changed), and the outbox's unique key never queues a person twice."""
+    changed = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.status == SCHEDULED, Broadcast.scheduled_at <= at)
+        .values(status="sending")
+    )
+    if not getattr(changed, "rowcount", 0):
+        return None
+    broadcast = await get(session, broadcast_id)
+    assert broadcast is not None
+    await session.refresh(broadcast)
+    await _queue(session, broadcast, Audience.from_json(broadcast.audience), default_language, at)
+    await _audit(session, SCHEDULER, "broadcast.start", broadcast, at, total=broadcast.total)
+    return broadcast
+
+
+async def _queue(
+    session: AsyncSession, broadcast: Broadcast, audience: Audience, default_language: str, at: datetime
+) -> None:
+    """One outbox row per recipient of the audience now (one `INSERT ... SELECT` per language),
+    the broadcast's total, and `done` at once when nobody matches."""
     key = message_key(broadcast.id)
     columns = [
         "person_id",
@@ -140,8 +183,6 @@ async def create(
     broadcast.total = int(total or 0)
     if broadcast.total == 0:
         broadcast.status, broadcast.finished_at = "done", at
-    await _audit(session, author, "broadcast.create", broadcast, at, audience=audience.to_json(), total=broadcast.total)
-    return broadcast
 
 
 async def _audit(
@@ -172,8 +213,9 @@ async def resume(session: AsyncSession, broadcast_id: int, author: Author, at: d
 
 
 async def cancel(session: AsyncSession, broadcast_id: int, author: Author, at: datetime) -> Broadcast | None:
-    """Nothing more is sent: its pending rows become `cancelled`; None unless it was running."""
-    broadcast = await _change(session, broadcast_id, RUNNING, "cancelled", "broadcast.cancel", author, at)
+    """Nothing more is sent: its pending rows become `cancelled` (a scheduled one never starts);
+    None unless it was scheduled or running."""
+    broadcast = await _change(session, broadcast_id, CANCELLABLE, "cancelled", "broadcast.cancel", author, at)
     if broadcast is not None:
         await session.execute(
             update(OutboxMessage)

@@ -9,7 +9,7 @@ stays where it was. The desk checks the role and the button's nonce before anyth
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from rules import N_, Program
 
@@ -35,6 +35,7 @@ KIND_LABELS = {
 }
 LANG_LABELS = {"fr": N_("broadcast.lang.fr"), "en": N_("broadcast.lang.en"), BOTH: N_("broadcast.lang.both")}
 STATUS_LABELS = {
+    "scheduled": N_("broadcast.status.scheduled"),
     "sending": N_("broadcast.status.sending"),
     "paused": N_("broadcast.status.paused"),
     "cancelled": N_("broadcast.status.cancelled"),
@@ -55,11 +56,19 @@ def _programs(desk: Desk) -> list[Program]:
     return list(desk.faq.programs.values())
 
 
-def _offer_name(desk: Desk, program_id: str | None) -> str:
+def offer_name(program_id: str | None, lang: str, programs: Mapping[str, Program]) -> str:
+    """An audience's offer as people call it in `lang` (all offers when none is named)."""
     if program_id is None:
-        return desk.text(N_("broadcast.offer.all"))
-    program = desk.faq.programs.get(program_id)
-    return program.short_title.localized().in_language(desk.lang) if program else program_id
+        return render(N_("broadcast.offer.all"), lang)
+    program = programs.get(program_id)
+    return program.short_title.localized().in_language(lang) if program else program_id
+
+
+def audience_words(audience: Audience, lang: str, programs: Mapping[str, Program]) -> str:
+    """`Eligible — IOM Geneva… — in English`, in `lang` (Telegram's /broadcasts and the website)."""
+    parts = [render(KIND_LABELS[audience.kind], lang), offer_name(audience.program, lang, programs)]
+    parts.append(render(LANG_LABELS[audience.lang or BOTH], lang))
+    return " — ".join(parts)
 
 
 def _audience(desk: Desk) -> Audience:
@@ -69,9 +78,7 @@ def _audience(desk: Desk) -> Audience:
 
 def describe(desk: Desk, audience: Audience) -> str:
     """`Eligible — IOM Geneva… — in English`, in the organizer's language."""
-    parts = [desk.text(KIND_LABELS[audience.kind]), _offer_name(desk, audience.program)]
-    parts.append(desk.text(LANG_LABELS[audience.lang or BOTH]))
-    return " — ".join(parts)
+    return audience_words(audience, desk.lang, desk.faq.programs)
 
 
 # --- /broadcast --------------------------------------------------------------------------------
@@ -243,7 +250,7 @@ async def _show_list(desk: Desk) -> None:
             buttons.append((f"pause:{broadcast.id}", desk.text(N_("broadcast.button.pause"), id=str(broadcast.id))))
         if broadcast.status == "paused":
             buttons.append((f"resume:{broadcast.id}", desk.text(N_("broadcast.button.resume"), id=str(broadcast.id))))
-        if broadcast.status in store.RUNNING:
+        if broadcast.status in store.CANCELLABLE:  # a scheduled one can be cancelled before it starts
             buttons.append((f"stop:{broadcast.id}", desk.text(N_("broadcast.button.cancel"), id=str(broadcast.id))))
     desk.goto(Step.BC_LIST)
     desk.say(N_("broadcast.list"), *buttons, lines="\n".join(lines))

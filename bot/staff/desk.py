@@ -204,7 +204,8 @@ class StaffDesk:
 
     def help_keys(self, roles: frozenset[Role]) -> list[str]:
         """The help of each role a person holds, for /help."""
-        return [HELP_KEYS[role] for role in (Role.STAFF, Role.ORGANIZER, Role.ADMIN) if role in roles]
+        keys = [HELP_KEYS[role] for role in (Role.STAFF, Role.ORGANIZER, Role.ADMIN) if role in roles]
+        return [*keys, N_("staff.help.web")] if keys and self.web_link is not None else keys
 
     async def handle(self, desk: Desk, input: Input) -> list[Effect]:
         """Carry out one staff input; the flow's state is saved with the turn."""

@@ -8,17 +8,14 @@ reason before anything is published; a topic is always published in both languag
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 
-from dialogs.outputs import AnswerBlock, FaqAnswer
 from rules import N_, Program
 
-from ..faq import store
-from ..faq.answers import BUILTIN_TOPICS, PLACEHOLDERS, check_template, fill
+from ..faq import editing, store
+from ..faq.answers import PLACEHOLDERS, check_template
 from ..i18n import render
-from ..render import Rendered, render_output
+from ..render import Rendered
 from .desk import ButtonHandler, Desk, Step
 
 ALL = "all"
@@ -56,25 +53,20 @@ def _topic_title(desk: Desk, topic: str) -> str:
 
 def _preview(desk: Desk, topic: str, ref: str, texts: dict[str, str] | None) -> None:
     """Each language for each offer of the scope, exactly as a person sees it."""
-    for program in _offer_ref(desk, ref) or []:
-        own = desk.faq.content.answers.get((topic, program.id))
-        if texts and ref == ALL and own is not None and own.text_fr is not None:  # its own answer wins
-            offer = program.short_title.localized().in_language(desk.lang)
+    offers = _offer_ref(desk, ref) or []
+    for preview in editing.previews(desk.faq, topic, offers, texts, desk.today, all_offers=ref == ALL):
+        offer = preview.program.short_title.localized().in_language(desk.lang)
+        if preview.own_answer_stays:
             desk.show(Rendered(desk.text(N_("staff.faq.own_answer_stays"), offer=offer)))
             continue
         for lang in ("fr", "en"):
-            template = texts[lang] if texts else desk.faq.template(topic, program, lang)
-            if template is None:
-                body = desk.text(N_("staff.faq.no_answer"))
-                desk.show(Rendered(body))
+            rendered = preview.messages[lang]
+            if rendered is None:
+                desk.show(Rendered(desk.text(N_("staff.faq.no_answer"))))
                 continue
-            answer = FaqAnswer(topic, None, (AnswerBlock(fill(template, program, lang, desk.today)),))
-            rendered = render_output(answer, lang)
             language = desk.text(N_("staff.faq.lang.fr") if lang == "fr" else N_("staff.faq.lang.en"))
-            offer = program.short_title.localized().in_language(desk.lang)
             desk.show(Rendered(desk.text(N_("staff.faq.as_seen"), language=language, offer=offer)))
-            if rendered is not None:
-                desk.show(rendered)
+            desk.show(rendered)
 
 
 # --- /faq ------------------------------------------------------------------------------------
@@ -179,7 +171,7 @@ def _show_menu(desk: Desk, ref: str) -> None:
     buttons = [("edit", desk.text(N_("staff.button.edit")))]
     if not desk.state.get("new"):
         buttons.append(("example", desk.text(N_("staff.button.example"))))
-        if live is not None and live.text_fr is not None and (topic in BUILTIN_TOPICS or ref != ALL):
+        if editing.can_go_back(desk.faq, topic, _program_id(desk, ref)):
             buttons.append(("builtin", desk.text(N_("staff.button.builtin"))))
     buttons.append(("cancel", desk.text(N_("staff.button.cancel"))))
     desk.say(N_("staff.faq.menu"), *buttons)
@@ -216,16 +208,7 @@ async def _take_title(desk: Desk, title: str) -> None:
 
 
 def _new_topic_id(desk: Desk, title: str) -> str:
-    """A stable id from the English title (`housing`, `housing_2`), never one already in use."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    base = re.sub(r"[^a-z0-9]+", "_", ascii_title).strip("_")[:24] or "topic"
-    if not base[0].isalpha() or base.startswith("help"):  # `help...` ids are the dialog's own pseudo-topics
-        base = f"t_{base}"[:24]
-    taken = set(desk.faq.topics())
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate, number = f"{base}_{number}", number + 1
-    return candidate
+    return editing.new_topic_id(title, desk.faq.topics())
 
 
 async def _take_text(desk: Desk, text: str) -> None:
@@ -254,22 +237,26 @@ async def _take_text(desk: Desk, text: str) -> None:
 async def _publish(desk: Desk, texts: dict[str, str] | None) -> None:
     topic, ref = desk.state["topic"], desk.state.get("offer", ALL)
     title = _topic_title(desk, topic)
-    program_id = _program_id(desk, ref)
-    await store.serialize(desk.session)  # another staff member's change commits first, or waits for this one
-    live = await store.live_revision(desk.session, topic, program_id)
-    if live != desk.state.get("base", 0):  # another staff member published since this editor opened
+    titles = desk.state["titles"] if desk.state.get("new") else None
+    pair = (texts["fr"], texts["en"]) if texts else None
+    revision = await editing.publish(
+        desk.session,
+        topic,
+        _program_id(desk, ref),
+        pair,
+        desk.state.get("base", 0),
+        desk.author,
+        desk.at,
+        new_titles=(titles[0], titles[1]) if titles else None,
+    )
+    if isinstance(revision, editing.ChangedMeanwhile):  # another staff member published since this editor opened
         desk.end()
-        desk.show(Rendered(desk.text(N_("staff.faq.changed_meanwhile"), number=str(live), topic=title)))
+        desk.show(Rendered(desk.text(N_("staff.faq.changed_meanwhile"), number=str(revision.live), topic=title)))
         return
-    if desk.state.get("new"):
-        titles = desk.state["titles"]
-        if topic in BUILTIN_TOPICS or await store.topic_exists(desk.session, topic):  # created meanwhile
-            desk.end()
-            desk.stale()
-            return
-        await store.create_topic(desk.session, topic, (titles[0], titles[1]), desk.author, desk.at)
-    pair = (texts["fr"], texts["en"]) if texts else (None, None)
-    revision = await store.publish(desk.session, topic, program_id, pair, desk.author, desk.at)
+    if isinstance(revision, editing.TopicTaken):
+        desk.end()
+        desk.stale()
+        return
     desk.goto(Step.PUBLISHED, revision=revision.id, new=False)
     key = N_("staff.faq.published") if texts else N_("staff.faq.back_to_builtin")
     buttons = [("undo", desk.text(N_("staff.button.undo"))), ("example", desk.text(N_("staff.button.example")))]
@@ -304,7 +291,7 @@ async def _undo(desk: Desk) -> None:
 
 
 async def _take_example(desk: Desk, text: str) -> None:
-    if not text or len(text) > store.MAX_EXAMPLE:
+    if editing.example_problem(text):
         desk.show(Rendered(desk.text(N_("staff.faq.bad_example"), limit=store.MAX_EXAMPLE)))
         return
     topic = desk.state["topic"]

@@ -6,9 +6,12 @@ Staff see the text and its language, and how many times it was asked: never who 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rapidfuzz import fuzz
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import N_
 
@@ -56,6 +59,25 @@ def group(asked: list[store.Asked]) -> list[Group]:
     return sorted(groups, key=Group.rank)
 
 
+async def add_to_topic(
+    session: AsyncSession, still: Sequence[store.Asked], topic: str, author: store.Author, at: datetime
+) -> None:
+    """The newest of these waiting questions becomes an example of `topic`, tied to who asked it
+    (their erasure removes it); all of them are handled. `still`: from `store.asked`, newest first.
+    The one path for Telegram's /faq_gaps and the website's unanswered questions."""
+    newest = still[0]
+    await store.add_example(
+        session, topic, newest.lang, newest.text[: store.MAX_EXAMPLE], author, at, asker=newest.person_id
+    )
+    await store.mark_handled(session, [q.id for q in still], at)
+
+
+async def dismiss(session: AsyncSession, still: Sequence[store.Asked], author: store.Author, at: datetime) -> None:
+    """These waiting questions need no answer: handled, and the audit log counts them (never their text)."""
+    await store.mark_handled(session, [q.id for q in still], at)
+    await store.record(session, author, "faq.dismiss", {"count": len(still)}, at)
+
+
 async def start(desk: Desk, arg: str) -> None:
     groups = group(await store.unanswered(desk.session))[:SHOWN]
     if not groups:
@@ -78,6 +100,8 @@ async def press(desk: Desk, action: str, arg: str) -> None:
     step, groups = desk.step, desk.state.get("groups", [])
     index = int(arg) if arg.isascii() and arg.isdigit() and int(arg) < len(groups) else None
     if step == Step.LIST and action in ("add", "dismiss") and index is not None:
+        if action == "dismiss":
+            await store.serialize(desk.session)  # two staff members, or a double tap: the second finds it handled
         still = await store.asked(desk.session, groups[index])
         if not still:  # handled by someone else meanwhile, or its askers erased
             desk.stale()
@@ -87,19 +111,15 @@ async def press(desk: Desk, action: str, arg: str) -> None:
             buttons = [(f"to:{t}", desk.faq.title(t, desk.lang) or t) for t in desk.faq.topics()]
             desk.say(N_("staff.gaps.pick_topic"), *buttons, text=still[0].text)
         else:
-            await store.mark_handled(desk.session, [q.id for q in still], desk.at)
-            await store.record(desk.session, desk.author, "faq.dismiss", {"count": len(still)}, desk.at)
+            await dismiss(desk.session, still, desk.author, desk.at)
             await start(desk, "")
     elif step == Step.GAP_TOPIC and action == "to" and arg in desk.faq.topics():
+        await store.serialize(desk.session)
         still = await store.asked(desk.session, groups[int(desk.state["chosen"])])
         if not still:
             desk.stale()
         else:
-            newest = still[0]  # its words become the example, tied to who asked them
-            await store.add_example(
-                desk.session, arg, newest.lang, newest.text[:300], desk.author, desk.at, asker=newest.person_id
-            )
-            await store.mark_handled(desk.session, [q.id for q in still], desk.at)
+            await add_to_topic(desk.session, still, arg, desk.author, desk.at)
             desk.show(Rendered(desk.text(N_("staff.gaps.added"), topic=desk.faq.title(arg, desk.lang) or arg)))
         await start(desk, "")
     else:

@@ -7,8 +7,7 @@ from typing import Any
 
 from rules import N_
 
-from ..faq import store
-from ..faq.answers import check_template
+from ..faq import editing, store
 from ..i18n import format_day, render
 from ..render import Rendered
 from .desk import Desk, Step
@@ -87,20 +86,14 @@ async def _list(desk: Desk, topic: str, offset: int = 0) -> None:
 
 
 async def _restore(desk: Desk, number: int) -> None:
-    await store.serialize(desk.session)
-    old = await store.revision(desk.session, number)
-    if old is None or old.topic != desk.state.get("topic"):
+    restored = await editing.restore(
+        desk.session, str(desk.state.get("topic")), number, desk.faq.programs, desk.author, desk.at
+    )
+    if isinstance(restored, editing.Unknown):
         desk.stale()
         return
-    program = desk.faq.programs.get(old.program_id) if old.program_id is not None else None
-    offers = [program] if program is not None else None  # None: every offer
-    for text in (old.text_fr, old.text_en):  # the offers may have changed since: it must still fill well
-        problem = None if text is None else check_template(text, offers)
-        if problem is not None:
-            desk.show(Rendered(desk.text(N_("staff.faq.refused"), reason=render(problem, desk.lang))))
-            return
-    restored = await store.publish(
-        desk.session, old.topic, old.program_id, (old.text_fr, old.text_en), desk.author, desk.at, restored_from=old.id
-    )
+    if isinstance(restored, editing.Refused):  # the offers changed since: it no longer fills well
+        desk.show(Rendered(desk.text(N_("staff.faq.refused"), reason=render(restored.problem, desk.lang))))
+        return
     desk.end()
-    desk.show(Rendered(desk.text(N_("staff.history.restored"), number=str(old.id), new=str(restored.id))))
+    desk.show(Rendered(desk.text(N_("staff.history.restored"), number=str(number), new=str(restored.id))))

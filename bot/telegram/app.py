@@ -18,6 +18,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from rules import N_
 
+from ..broadcasts import schedule as scheduled_broadcasts
 from ..broadcasts.progress import ProgressReporter
 from ..clock import Clock
 from ..config import Config
@@ -137,6 +138,7 @@ def build(config: Config, clock: Clock | None = None) -> tuple[Application, Tele
     service.jobs.append(LeasedJob("reminders", reminders.run_once, every=REMINDERS_EVERY))
     progress = ProgressReporter.job(application.bot, sessions, conversations.clock, sender, config.default_language)
     service.jobs.append(progress)  # the organizer's progress message and final report (`broadcast-progress`)
+    service.jobs.append(scheduled_broadcasts.job(sessions, config.default_language))  # `broadcast-schedule`
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.handle(update)

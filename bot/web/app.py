@@ -6,6 +6,7 @@ Each page module (`bot/web/pages/*.py`) has `setup(site)`, which adds its routes
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +31,7 @@ from ..offers.catalog import OfferCatalog
 from ..staff.roles import Role, Roles, granted
 from ..storage import rate, repo
 from ..storage.db import failure
+from ..telegram.service import where
 from . import auth
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ NAV: tuple[tuple[str, str, Role], ...] = (
     ("/broadcasts", N_("web.nav.broadcasts"), Role.ORGANIZER),
     ("/offers", N_("web.nav.offers"), Role.ORGANIZER),
     ("/stats", N_("web.nav.stats"), Role.ORGANIZER),
+    ("/audit", N_("web.nav.audit"), Role.ADMIN),
 )
 CSP = "; ".join(
     (
@@ -132,12 +135,13 @@ class Viewer:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CONTEXT = web.AppKey("context", WebContext)
 VIEWER = web.RequestKey("viewer", Viewer)
+SWITCHED = web.RequestKey("switched", str)  # the language chosen by this very request (a form sent with `?lang=`)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 
 def language(request: web.Request) -> str:
     """The page's language: the one chosen on the site, else the browser's, else the bot's default."""
-    chosen = request.cookies.get(LANG_COOKIE)
+    chosen = request.get(SWITCHED) or request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen
     for part in request.headers.get("Accept-Language", "").split(","):
@@ -177,27 +181,36 @@ async def person_id(session: AsyncSession, user: int) -> int | None:
 
 
 def page(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
-    """A page rendered in the viewer's language."""
-    lang = language(request)
-    env = request.app[TEMPLATES]
-    found = request.get(VIEWER)
-    values.setdefault("title", "")
-    body = env.get_template(template).render(
-        request=request,
-        lang=lang,
-        other_lang="en" if lang == "fr" else "fr",
-        t=lambda key, **params: render(Message(key, params) if params else Message(key), lang),
-        day=lambda value: format_day(value, lang),
-        number=lambda value: format_number(value, lang),
-        moment=lambda value: moment(value, lang, request.app[CONTEXT]),
-        viewer=found,
-        csrf=found.csrf if isinstance(found, Viewer) else "",
-        nav=[(path, key) for path, key, role in NAV if isinstance(found, Viewer) and found.has(role)],
-        path=request.path,
-        static=lambda name: str(request.app.router["static"].url_for(filename=name)),
-        **values,
-    )
+    """A page rendered in the viewer's language; `values` are the template's own (they may not
+    reuse the names every page has: `t`, `day`, `number`, `moment`, `csrf`...)."""
+    body = fragment(request, template, **values)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def fragment(request: web.Request, template: str, **values: Any) -> str:
+    """A template rendered with what every page has (an htmx fragment is one too)."""
+    lang = language(request)
+    found = request.get(VIEWER)
+    common: dict[str, Any] = {
+        "request": request,
+        "lang": lang,
+        "other_lang": "en" if lang == "fr" else "fr",
+        "t": lambda key, **params: render(Message(key, params) if params else Message(key), lang),
+        "day": lambda value: format_day(value, lang),
+        "number": lambda value: format_number(value, lang),
+        "moment": lambda value: moment(value, lang, request.app[CONTEXT]),
+        "viewer": found,
+        "csrf": found.csrf if isinstance(found, Viewer) else "",
+        "nav": [(path, key) for path, key, role in NAV if isinstance(found, Viewer) and found.has(role)],
+        "path": request.path,
+        "static": lambda name: str(request.app.router["static"].url_for(filename=name)),
+        "title": "",
+        "keep_form": "",  # a form whose typed text the language switch sends along (it shows it again)
+    }
+    clash = set(values) & (set(common) - {"title", "keep_form"})
+    if clash:
+        raise TypeError(f"template values reuse the names every page has: {sorted(clash)}")
+    return request.app[TEMPLATES].get_template(template).render({**common, **values})
 
 
 def moment(value: datetime | None, lang: str, ctx: WebContext) -> str:
@@ -218,6 +231,8 @@ def safe_next(target: str | None) -> str:
     """A redirect target on this site only (`/path?query`), never another host."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):  # no header injection, no `/\t/host`
+        return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return "/"
@@ -236,9 +251,9 @@ class Site:
         async def guarded(request: web.Request) -> web.StreamResponse:
             found = request.get(VIEWER)
             if not isinstance(found, Viewer):
-                if request.method == "GET":
+                if request.method == "GET" and "HX-Request" not in request.headers:
                     return redirect(f"/login?next={quote(request.path_qs, safe='')}")
-                return page(request, "error.html", 401, message=t(request, N_("web.error.signed_out")))
+                return signed_out(request)
             if not found.roles or (role is not None and not found.has(role)):
                 return page(request, "error.html", 403, message=t(request, N_("web.error.forbidden")))
             return await handler(request)
@@ -257,6 +272,17 @@ class Site:
 SITE = web.AppKey("site", Site)
 
 
+def signed_out(request: web.Request) -> web.Response:
+    """401; a live part of a page (htmx) sends the whole page to the sign-in, which then comes back
+    to it (not the login page drawn inside a counter, nor a fragment shown as a page)."""
+    response = page(request, "error.html", 401, message=t(request, N_("web.error.signed_out")))
+    if "HX-Request" in request.headers:
+        shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = safe_next(shown.path + (f"?{shown.query}" if shown.query else ""))
+        response.headers["HX-Redirect"] = f"/login?next={quote(back, safe='')}"
+    return response
+
+
 # --- middlewares -------------------------------------------------------------------------------
 
 
@@ -266,7 +292,9 @@ async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"  # a /web link's token never leaves in a Referer
+    # a /web link's token never leaves this site in a Referer (and forms keep their `Origin`,
+    # which `no-referrer` would turn into `null`)
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if not request.path.startswith("/static/"):
@@ -283,13 +311,36 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as http:
-        if http.status in (404, 405, 413) and request.method in ("GET", "POST"):
+        if http.status in (404, 405, 413) and request.method != "HEAD":  # HEAD: no body to show
             key = {404: N_("web.error.not_found"), 405: N_("web.error.not_found"), 413: N_("web.error.too_large")}
-            return page(request, "error.html", http.status, message=t(request, key[http.status]))
+            shown = page(request, "error.html", http.status, message=t(request, key[http.status]))
+            if "Allow" in http.headers:
+                shown.headers["Allow"] = http.headers["Allow"]
+            return shown
+        raise
+    except ConnectionResetError:  # the browser went away (a second click cancels the first): not an error
         raise
     except Exception as error:
-        logger.error("web: %s on %s %s: %s", type(error).__name__, request.method, request.path, failure(error))
+        # its type and place, and a database error's first line: never its message, which may quote a form
+        logger.error("web: %s on %s %s (%s)", where(error), request.method, request.path, failure(error))
         return page(request, "error.html", 500, message=t(request, N_("web.error.internal")))
+
+
+@web.middleware
+async def switch_language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A form sent with `?lang=fr|en` (the language switch of a page with a form: nothing typed is
+    lost) is answered in that language, which stays chosen."""
+    switched = request.query.get("lang") if request.method == "POST" else None
+    if switched not in LANGUAGES:
+        return await handler(request)
+    request[SWITCHED] = switched
+    response = await handler(request)
+    _remember_language(response, switched)
+    return response
+
+
+def _remember_language(response: web.StreamResponse, lang: str) -> None:
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, secure=True, samesite="Lax", path="/")
 
 
 @web.middleware
@@ -306,10 +357,12 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
             if row is not None:
                 roles = await roles_of(session, ctx.registry, row.user_id)
                 request[VIEWER] = Viewer(row.user_id, roles, row.csrf, token)
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
+        return page(request, "error.html", 403, message=t(request, N_("web.error.csrf")))
     if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/login"):
         found = request.get(VIEWER)
         if not isinstance(found, Viewer):
-            return page(request, "error.html", 401, message=t(request, N_("web.error.signed_out")))
+            return signed_out(request)
         sent = request.headers.get(CSRF_HEADER)
         if sent is None:
             form = await request.post()
@@ -320,6 +373,18 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
     return await handler(request)
 
 
+def _same_origin(request: web.Request) -> bool:
+    """A form sent from another site is refused when the browser says so (`Origin`): sign-in forms
+    carry no CSRF token (the link is the secret), and this keeps another site from signing a
+    browser in as someone else."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    host = urlsplit(origin).netloc
+    public = request.app[CONTEXT].config.web.public_url
+    return host == request.host or (public is not None and host == urlsplit(public).netloc)
+
+
 # --- sign-in -------------------------------------------------------------------------------------
 
 
@@ -327,11 +392,23 @@ async def _too_many(request: web.Request) -> bool:
     """Login attempts per client address, in the database (every process shares the count)."""
     ctx = context(request)
     per_minute = ctx.config.web.login_attempts_per_minute
-    address = request.remote or "?"
-    name = "web-login:" + auth.token_hash(address)[:16]
+    name = "web-login:" + auth.token_hash(client_address(request))[:16]
     async with ctx.sessions() as session, session.begin():
         taken, _wait = await rate.take(session, 1, per_minute / 60, max(1.0, per_minute), ctx.now(), name=name)
     return taken == 0
+
+
+def client_address(request: web.Request) -> str:
+    """The browser's address. Behind a reverse proxy on this machine (the site listens on 127.0.0.1
+    by default, TLS ends in the proxy), every request comes from 127.0.0.1: the proxy's last
+    `X-Forwarded-For` entry names the browser (the earlier ones are whatever the browser sent)."""
+    remote = request.remote or "?"
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    try:
+        behind_proxy = ipaddress.ip_address(remote).is_loopback
+    except ValueError:  # a Unix socket
+        behind_proxy = True
+    return forwarded if forwarded and behind_proxy else remote
 
 
 async def _sign_in(request: web.Request, user: int, target: str) -> web.StreamResponse:
@@ -340,6 +417,9 @@ async def _sign_in(request: web.Request, user: int, target: str) -> web.StreamRe
         roles = await roles_of(session, ctx.registry, user)
         if not roles:
             return page(request, "error.html", 403, message=t(request, N_("web.error.no_role")))
+        previous = request.cookies.get(SESSION_COOKIE)
+        if previous:  # signing in again in the same browser: its earlier session ends
+            await auth.close_session(session, previous)
         token, _row = await auth.open_session(session, user, ctx.now(), timedelta(hours=ctx.config.web.session_hours))
     response = redirect(safe_next(target))
     response.set_cookie(
@@ -374,6 +454,13 @@ async def login_widget(request: web.Request) -> web.StreamResponse:
     max_age = timedelta(seconds=ctx.config.web.login_max_age)
     user = auth.widget_user(fields, ctx.bot_token, ctx.now(), max_age)
     if user is None:
+        return page(request, "error.html", 403, message=t(request, N_("web.error.bad_login")))
+    # once, as a /web link: the address stays in the browser's history after the sign-out
+    async with ctx.sessions() as session, session.begin():
+        fresh = await auth.use_once(
+            session, "widget:" + fields["hash"].lower()[:56], ctx.now(), ctx.now() + max_age + auth.CLOCK_SKEW
+        )
+    if not fresh:
         return page(request, "error.html", 403, message=t(request, N_("web.error.bad_login")))
     return await _sign_in(request, user, request.query.get("next", "/"))
 
@@ -417,7 +504,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     if lang not in LANGUAGES:
         raise web.HTTPNotFound()
     response = redirect(safe_next(request.query.get("next")))
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, secure=True, samesite="Lax", path="/")
+    _remember_language(response, lang)
     return response
 
 
@@ -446,7 +533,7 @@ PageSetup = Callable[[Site], None]
 
 def create_app(ctx: WebContext, pages: Mapping[str, PageSetup] | None = None) -> web.Application:
     """The website. `pages`: the page modules' `setup` (default: every page of `bot/web/pages`)."""
-    app = web.Application(middlewares=[headers, errors, signed_in], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[headers, errors, switch_language, signed_in], client_max_size=MAX_BODY)
     app[CONTEXT] = ctx
     app[TEMPLATES] = templates()
     app.router.add_get("/", home, allow_head=False)

@@ -56,7 +56,7 @@ def widget_user(fields: Mapping[str, str], bot_token: str, now: datetime, max_ag
     check = "\n".join(f"{key}={data[key]}" for key in sorted(data))
     secret = hashlib.sha256(bot_token.encode()).digest()
     expected = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, received.lower()):
+    if not hmac.compare_digest(expected.encode(), received.lower().encode()):  # bytes: any text compares
         return None
     try:
         signed_at = int(data["auth_date"])
@@ -95,7 +95,7 @@ def read_link_token(token: str, bot_token: str, now: datetime) -> Link | None:
         return None
     body, signature = token.split(".")
     expected = _b64(hmac.new(_link_key(bot_token), body.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, signature):
+    if not hmac.compare_digest(expected.encode(), signature.encode()):  # bytes: any text compares
         return None
     try:
         payload = json.loads(_unb64(body))
@@ -111,13 +111,23 @@ def read_link_token(token: str, bot_token: str, now: datetime) -> Link | None:
 async def use_link(session: AsyncSession, link: Link, now: datetime) -> bool:
     """Record the link as used; False if it already was (a replay). Commits in the caller's
     transaction: two browsers racing with the same link, one wins."""
+    return await use_once(session, link.nonce, now, link.expires_at)
+
+
+async def use_once(session: AsyncSession, nonce: str, now: datetime, expires_at: datetime) -> bool:
+    """Record a one-time nonce (a link's, a form's) as used until `expires_at`; False if it already was."""
     await session.execute(delete(WebLinkUse).where(WebLinkUse.expires_at < now))
     try:
         async with session.begin_nested():
-            session.add(WebLinkUse(nonce=link.nonce, used_at=now, expires_at=link.expires_at))
+            session.add(WebLinkUse(nonce=nonce, used_at=now, expires_at=expires_at))
     except IntegrityError:
         return False
     return True
+
+
+def form_nonce() -> str:
+    """A form's one-time value: sending the same form twice (a double click, Back then send) acts once."""
+    return secrets.token_urlsafe(18)
 
 
 def token_hash(token: str) -> str:

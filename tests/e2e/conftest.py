@@ -22,6 +22,7 @@ from bot.storage.db import create_engine, sessionmaker
 from bot.telegram.app import serve
 
 from ..telegram_emulator import SimulatedUser, TelegramEmulator
+from .browser import chromium  # noqa: F401  (the browser tests' fixture)
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ROOT = Path(__file__).resolve().parents[2]

@@ -97,3 +97,47 @@ async def test_the_site_speaks_both_languages(web: Web) -> None:
     assert "Sign out" in english
     offsite = await web.client.get("/lang/fr", params={"next": "//evil.example"}, allow_redirects=False)
     assert offsite.headers["Location"] == "/"
+
+
+async def test_a_form_sent_from_another_site_is_refused(web: Web) -> None:
+    token = make_link_token(STAFF, TOKEN, web.clock.now(), timedelta(minutes=10))
+    evil = await web.client.post("/login/link", data={"token": token}, headers={"Origin": "https://evil.example"})
+    assert evil.status == 403
+    assert (await web.client.get("/", allow_redirects=False)).status == 303  # not signed in
+    ours = await web.client.post(
+        "/login/link", data={"token": token}, headers={"Origin": "https://staff.example.org"}, allow_redirects=False
+    )
+    assert ours.status == 303  # the public address is this site
+
+
+async def test_signing_in_again_ends_the_earlier_session(web: Web) -> None:
+    await web.sign_in(STAFF)
+    first = next(c.value for c in web.client.session.cookie_jar if c.key == "stagebot_session")
+    await web.sign_in(STAFF)
+    second = next(c.value for c in web.client.session.cookie_jar if c.key == "stagebot_session")
+    web.client.session.cookie_jar.clear()
+    for token, status in ((first, 303), (second, 200)):  # the first one no longer works
+        response = await web.client.get("/", headers={"Cookie": f"stagebot_session={token}"}, allow_redirects=False)
+        assert response.status == status
+
+
+@pytest.mark.parametrize(
+    ("address", "accepted"),
+    [
+        ("https://staff.example.org/", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://staff.example.org", False),  # its Secure cookie would never come back
+        ("ftp://staff.example.org", False),
+        ("staff.example.org", False),
+    ],
+)
+def test_the_public_address_must_keep_the_session_cookie(address: str, accepted: bool) -> None:
+    from pydantic import ValidationError
+
+    from bot.config import Config
+
+    if accepted:
+        assert Config.model_validate({"web": {"public_url": address}}).web.public_url == address.rstrip("/")
+    else:
+        with pytest.raises(ValidationError):
+            Config.model_validate({"web": {"public_url": address}})
