@@ -21,7 +21,7 @@ from dialogs.outputs import AnswerBlock, FaqAnswer
 from rules import Message, Program
 
 from ..render import Rendered, render_output
-from ..storage.models import FaqRevision
+from ..storage.models import FaqExample, FaqRevision
 from . import store
 from .answers import BUILTIN_TOPICS, check_template, fill
 from .service import FaqService
@@ -64,6 +64,32 @@ def new_topic_id(title: str, taken: Iterable[str]) -> str:
     while candidate in used:
         candidate, number = f"{base}_{number}", number + 1
     return candidate
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})  # control, format (bidi, zero-width), line breaks
+_JOINER = "\u200d"  # joins an emoji sequence (👩‍💻): allowed between visible characters
+
+
+def title_problem(title: str) -> bool:
+    """`store.title_problem`, and also a title with invisible characters (zero-width, bidi
+    overrides, line separators): on a button it would look empty, reversed or like another."""
+    hidden = any(c != _JOINER and unicodedata.category(c) in _INVISIBLE for c in title)
+    return store.title_problem(title) or hidden or title.strip(_JOINER + " ") != title.strip()
+
+
+def _plain(title: str) -> str:
+    return " ".join(title.split()).casefold()
+
+
+def titled(faq: FaqService, titles: tuple[str, str]) -> str | None:
+    """The topic already called by one of these titles (French, English), else None: two topics
+    with one title could not be told apart on the buttons people and staff pick from."""
+    for topic in faq.topics():
+        for lang, title in zip(LANGS, titles, strict=True):
+            shown = faq.title(topic, lang)
+            if title and shown is not None and _plain(shown) == _plain(title):
+                return topic
+    return None
 
 
 def texts_problem(texts: Mapping[str, str], offers: Sequence[Program] | None) -> tuple[str, Message] | None:
@@ -137,9 +163,42 @@ async def restore(
     )
 
 
+async def restore_over(
+    session: AsyncSession,
+    topic: str,
+    number: int,
+    base: int,
+    programs: Mapping[str, Program],
+    author: store.Author,
+    at: datetime,
+) -> FaqRevision | Refused | Unknown | ChangedMeanwhile:
+    """`restore`, unless another version of that answer went live since `base` was (a second
+    click on a list, or someone else's change): then nothing is restored."""
+    await store.serialize(session)
+    old = await store.revision(session, number)
+    if old is not None and old.topic == topic:
+        live = await store.live_revision(session, topic, old.program_id)
+        if live != base:
+            return ChangedMeanwhile(live)
+    return await restore(session, topic, number, programs, author, at)
+
+
 def example_problem(text: str) -> bool:
     """Whether an example question cannot be added: empty or too long."""
     return not text or len(text) > store.MAX_EXAMPLE
+
+
+async def add_example(
+    session: AsyncSession, topic: str, lang: str, text: str, author: store.Author, at: datetime
+) -> bool:
+    """A staff member's example question for `topic`; False if the topic has it already (a second
+    click, or two staff at once): nothing added."""
+    await store.serialize(session)
+    same = select(FaqExample.id).where(FaqExample.topic == topic, FaqExample.lang == lang, FaqExample.text == text)
+    if await session.scalar(same.limit(1)) is not None:
+        return False
+    await store.add_example(session, topic, lang, text, author, at)
+    return True
 
 
 @dataclass(frozen=True)

@@ -192,12 +192,16 @@ async def typed(desk: Desk, text: str) -> None:
 
 
 async def _take_title(desk: Desk, title: str) -> None:
-    if store.title_problem(title):
+    if editing.title_problem(title):  # the site's checks too: one rule whichever door
         desk.show(Rendered(desk.text(N_("staff.faq.bad_title"), limit=store.MAX_TITLE)))
         return
     titles = list(desk.state.get("titles") or ["", ""])
     french = desk.step == Step.NEW_FR
     titles[0 if french else 1] = title
+    taken = editing.titled(desk.faq, (title, "") if french else ("", title))
+    if taken is not None:  # two topics with one title could not be told apart on the buttons
+        desk.show(Rendered(desk.text(N_("staff.faq.title_taken"), topic=_topic_title(desk, taken))))
+        return
     if french:
         desk.goto(Step.NEW_EN, titles=titles)
         desk.say(N_("staff.faq.new_title_en"), ("cancel", desk.text(N_("staff.button.cancel"))))

@@ -290,6 +290,9 @@ async def test_staff_create_a_topic_teach_it_an_example_and_people_get_its_answe
     await say_and_read(staff, "/faq")
     await press_and_read(staff, "➕ Nouveau sujet")
     assert "une ligne" in await say_and_read(staff, "<b>Logement</b>")  # plain text only, on buttons
+    assert "invisible" in await say_and_read(staff, "Loge\u200bment")  # the site's rule too
+    taken = topic_title("stipend", "fr") or ""
+    assert "porte déjà ce titre" in await say_and_read(staff, f" {taken.lower()} ")  # another topic's title
     await say_and_read(staff, "Logement")
     await say_and_read(staff, "Help with housing")  # an English title starting with "help": its own id
     await say_and_read(staff, "Aucun logement n’est fourni; écrivez à {email}.")

@@ -100,9 +100,12 @@ async def author_of(request: web.Request, session: AsyncSession) -> store.Author
 
 
 def form_text(form: Any, name: str) -> str:
-    """A field as typed, without the browser's CR LF line ends (Telegram's texts end lines with LF)."""
+    """A field as typed, without the browser's CR LF line ends (Telegram's texts end lines with LF)
+    and without NUL, which no one types and PostgreSQL cannot store."""
     value = form.get(name)
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
 
 
 def form_number(form: Any, name: str) -> int | None:
@@ -244,8 +247,8 @@ async def add_example(request: web.Request) -> web.StreamResponse:
     if editing.example_problem(text):
         error = t(request, N_("web.faq.bad_example"), limit=store.MAX_EXAMPLE)
         return await topic_page(request, status=422, error=error, example=text, example_lang=lang)
-    async with ctx.sessions() as session, session.begin():
-        await store.add_example(session, topic, lang, text, await author_of(request, session), ctx.now())
+    async with ctx.sessions() as session, session.begin():  # a second click finds it there: added once
+        await editing.add_example(session, topic, lang, text, await author_of(request, session), ctx.now())
     await ctx.refresh_now()
     return redirect(f"/faq/topic/{topic}?done=example#examples")
 
@@ -353,8 +356,8 @@ async def edit_send(request: web.Request) -> web.StreamResponse:
     scope = _scope(request, form_text(form, "offer"))
     texts = {lang: form_text(form, lang) for lang in LANG_KEYS}
     base = form_number(form, "base")
-    if base is None:
-        raise web.HTTPNotFound()
+    if base is None:  # a form cut short: publishing is refused as stale, what was typed is kept
+        base = -1
     offers = _offers(request, scope)
     refusal = _refusal(request, texts, offers)
     if refusal is not None:
@@ -422,6 +425,17 @@ def _new_page(
     )
 
 
+def _created(request: web.Request, topic: str, values: dict[str, str]) -> bool:
+    """Whether `topic` is the very topic this form creates (same titles, same answer): a second click."""
+    faq = context(request).faq
+    live = faq.content.answers.get((topic, None))
+    return (
+        faq.content.topics.get(topic) == (values["title_fr"], values["title_en"])
+        and live is not None
+        and (live.text_fr, live.text_en) == (values["fr"], values["en"])
+    )
+
+
 async def new_view(request: web.Request) -> web.StreamResponse:
     examples = await _waiting(request, _example_ids(request.query.getall("example", [])))
     return _new_page(request, {"title_fr": "", "title_en": "", "fr": "", "en": ""}, examples=examples)
@@ -433,7 +447,7 @@ async def new_send(request: web.Request) -> web.StreamResponse:
     values = {name: form_text(form, name) for name in ("title_fr", "title_en", "fr", "en")}
     ids = _example_ids([v for v in form.getall("example", []) if isinstance(v, str)])
     examples = await _waiting(request, ids)
-    if store.title_problem(values["title_fr"]) or store.title_problem(values["title_en"]):
+    if editing.title_problem(values["title_fr"]) or editing.title_problem(values["title_en"]):
         error = t(request, N_("web.faq.bad_title"), limit=store.MAX_TITLE)
         return _new_page(request, values, status=422, error=error, examples=examples)
     offers = _programs(request)
@@ -441,13 +455,19 @@ async def new_send(request: web.Request) -> web.StreamResponse:
     refusal = _refusal(request, texts, offers)
     if refusal is not None:
         return _new_page(request, values, status=422, error=refusal, examples=examples)
+    titles = (values["title_fr"], values["title_en"])
+    taken = editing.titled(ctx.faq, titles)
+    if taken is not None:
+        if form_text(form, "action") == "publish" and _created(request, taken, values):
+            return redirect(f"/faq/topic/{taken}?done=created")  # a second click: the first one created it
+        error = t(request, N_("web.faq.title_taken"), topic=title_of(request, taken))
+        return _new_page(request, values, status=422, error=error, examples=examples)
     topic = editing.new_topic_id(values["title_en"], ctx.faq.topics())
     if form_text(form, "action") != "publish":
         shown = _previews(request, topic, offers, texts, all_offers=True)
         return _new_page(request, values, previews=shown, examples=examples)
     async with ctx.sessions() as session, session.begin():
         author = await author_of(request, session)
-        titles = (values["title_fr"], values["title_en"])
         pair = (texts["fr"], texts["en"])
         published = await editing.publish(session, topic, None, pair, 0, author, ctx.now(), new_titles=titles)
         still = await store.asked(session, ids) if ids else []
@@ -455,7 +475,9 @@ async def new_send(request: web.Request) -> web.StreamResponse:
             # the unanswered question(s) it was started from: its example, as /gaps and /faq_gaps do
             await gaps.add_to_topic(session, still, topic, author, ctx.now())
     await ctx.refresh_now()
-    if isinstance(published, editing.ChangedMeanwhile | editing.TopicTaken):  # created meanwhile: try again
+    if isinstance(published, editing.ChangedMeanwhile | editing.TopicTaken):  # created meanwhile
+        if _created(request, topic, values):  # by a second click at the same time
+            return redirect(f"/faq/topic/{topic}?done=created")
         return _new_page(request, values, status=409, error=t(request, N_("web.faq.stale")), examples=examples)
     return redirect(f"/faq/topic/{topic}?done=created")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules import N_
 
@@ -54,6 +55,11 @@ def _changes(before: FaqRevision | None, after: FaqRevision) -> dict[str, dict[s
     return shown
 
 
+async def _restored_already(session: AsyncSession, number: int, changed: editing.ChangedMeanwhile) -> bool:
+    live = await store.revision(session, changed.live)
+    return live is not None and live.restored_from == number
+
+
 def _scope_name(request: web.Request, program_id: str | None) -> str:
     if program_id is None:
         return t(request, N_("web.faq.all_offers"))
@@ -73,6 +79,7 @@ async def history_page(request: web.Request, *, status: int = 200, error: str = 
                 "role": role_name(request, revision.author_role),
                 "scope": _scope_name(request, revision.program_id),
                 "changes": _changes(await store.previous(session, revision), revision),
+                "live": await store.live_revision(session, topic, revision.program_id),
             }
             for revision in found[:PAGE]
         ]
@@ -103,11 +110,22 @@ async def restore(request: web.Request) -> web.StreamResponse:
     number = form_number(form, "revision")
     if number is None:
         raise web.HTTPNotFound()
+    base = form_number(form, "live")  # the live version when the list was shown
     async with ctx.sessions() as session, session.begin():
         author = await author_of(request, session)
-        restored = await editing.restore(session, topic, number, ctx.faq.programs, author, ctx.now())
+        restored: FaqRevision | editing.Refused | editing.Unknown | editing.ChangedMeanwhile
+        if base is None:  # a link or script that does not say: as /faq_history does
+            restored = await editing.restore(session, topic, number, ctx.faq.programs, author, ctx.now())
+        else:
+            restored = await editing.restore_over(session, topic, number, base, ctx.faq.programs, author, ctx.now())
+        again = isinstance(restored, editing.ChangedMeanwhile) and await _restored_already(session, number, restored)
     if isinstance(restored, editing.Unknown):
         raise web.HTTPNotFound()
+    if again:  # a second click: the first one restored it
+        return redirect(f"/faq/topic/{topic}/history?restored={number}")
+    if isinstance(restored, editing.ChangedMeanwhile):
+        await ctx.refresh_now()
+        return await history_page(request, status=409, error=t(request, N_("web.faq.stale")))
     if isinstance(restored, editing.Refused):
         error = t(request, N_("web.faq.restore_refused"), reason=reason(request, restored.problem))
         return await history_page(request, status=422, error=error)
