@@ -29,6 +29,7 @@ from .models import (
     Subscription,
     UnansweredQuestion,
     VerdictRow,
+    WebSession,
 )
 
 # Columns naming a staff member as the author of a change: cleared by their erasure, the role stays.
@@ -436,6 +437,7 @@ async def erase_person(session: AsyncSession, person_id: int, at: datetime | Non
     person = await session.get(Person, person_id)
     user_id = telegram_user_id(person.channel, person.external_id) if person is not None else None
     if user_id is not None:  # roles are granted to Telegram ids, maybe before the person wrote
+        await session.execute(delete(WebSession).where(WebSession.user_id == user_id))  # signed out of the site
         roles = await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))
         await session.execute(
             update(AuditEntry).where(AuditEntry.subject_user_id == user_id).values(subject_user_id=None)

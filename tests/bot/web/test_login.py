@@ -141,3 +141,15 @@ def test_the_public_address_must_keep_the_session_cookie(address: str, accepted:
     else:
         with pytest.raises(ValidationError):
             Config.model_validate({"web": {"public_url": address}})
+
+
+async def test_a_staff_member_who_asks_to_be_forgotten_is_signed_out_of_the_site(web: Web) -> None:
+    from bot.storage import repo
+
+    async with web.context.sessions.begin() as session:
+        person = await repo.lock_person(session, "telegram", str(STAFF), web.clock.now())
+    await web.sign_in(STAFF)
+    assert (await web.client.get("/", allow_redirects=False)).status == 200
+    async with web.context.sessions.begin() as session:
+        await repo.erase_person(session, person.id, web.clock.now())  # /forget on Telegram
+    assert (await web.client.get("/", allow_redirects=False)).status == 303
