@@ -7,17 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from ...e2e.processes import free_port
+from ...support.processes import ready, started
 from ...support.rasa import RasaCore
 
 ROOT = Path(__file__).resolve().parents[3]
-LOG_POLL = 0.1  # how often the output is read for "ready" while the process starts (a poll, not a wait)
 
 
 @pytest.mark.slow
@@ -27,14 +26,8 @@ async def test_the_command_serves_the_actions_until_sigterm(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
     env |= {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.sqlite3", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "bot", "rasa-actions", "--port", str(port), "--today", "2021-09-15"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: ASYNC220
-    try:
-        deadline = time.monotonic() + 60
-        while "Rasa action server ready" not in log.read_text(encoding="utf-8", errors="replace"):
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline, "the server did not start in 60 s"
-            await asyncio.sleep(LOG_POLL)
+    with started(command, log, ROOT, env) as process:
+        await ready(process, log, "Rasa action server ready", "the server")
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/health") as response:
                 assert response.status == 200
@@ -43,10 +36,6 @@ async def test_the_command_serves_the_actions_until_sigterm(tmp_path: Path) -> N
             assert set(rasa.slots["eligibility_results"]) == {"iom-internship-rabat", "quebec-psoig-2021-023"}
         process.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(process.wait, 30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
     assert "1998-05-20" not in log.read_text(encoding="utf-8")
 
 

@@ -8,17 +8,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from ...e2e.processes import free_port
+from ...support.processes import ready, started
 from .conftest import TOKEN
 
 ROOT = Path(__file__).resolve().parents[3]
-LOG_POLL = 0.1  # how often the output is read for "ready" while the process starts (a poll, not a wait)
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -33,14 +32,8 @@ async def test_the_command_serves_the_site_until_sigterm(tmp_path: Path) -> None
     # Telegram is unreachable here (a closed port): the site starts anyway, sign-in by /web link only
     env = environment(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot")
     command = [sys.executable, "-m", "bot", "web", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: ASYNC220
-    try:
-        deadline = time.monotonic() + 60
-        while "staff website on" not in log.read_text(encoding="utf-8", errors="replace"):
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline, "the site did not start in 60 s"
-            await asyncio.sleep(LOG_POLL)
+    with started(command, log, ROOT, env) as process:
+        await ready(process, log, "staff website on", "the site")
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/login", headers={"Accept-Language": "en"}) as response:
                 assert response.status == 200
@@ -49,10 +42,6 @@ async def test_the_command_serves_the_site_until_sigterm(tmp_path: Path) -> None
                 assert response.status == 303
         process.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(process.wait, 30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
     assert TOKEN not in log.read_text(encoding="utf-8")
 
 
