@@ -113,8 +113,14 @@ async def test_a_stale_button_after_a_redeploy_is_answered_politely(
     await bot.stop()
     before = len(emulator.transcript)
     await bot.start()
-    # pressed once the new process polls (Telegram's 15 s for a callback query run 10 times faster here)
-    await emulator.wait_until(lambda: any(e.method == "getUpdates" for e in emulator.transcript[before:]), timeout=30)
+
+    # pressed once the new process polls (Telegram's 15 s for a callback query run 10 times faster
+    # here): after its getMe, since the old process's last long poll may be logged after it stopped
+    def new_process_polls() -> bool:
+        methods = [e.method for e in emulator.transcript[before:]]
+        return "getMe" in methods and "getUpdates" in methods[methods.index("getMe") :]
+
+    await emulator.wait_until(new_process_polls, timeout=30)
     first_menu = next(m for m in emulator.chat_messages(3005) if "Quelle offre" in m.get("text", ""))
     await amina.press("data:programs:quebec-psoig-2021-023", message_id=first_menu["message_id"])
     shown = await texts(amina)
