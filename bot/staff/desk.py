@@ -26,7 +26,6 @@ from ..render import Rendered, RenderedButton
 from ..services.effects import Effect, Reply
 from ..services.inputs import Input, InputKind, PersonKey
 from ..storage import repo
-from ..storage.models import DialogStateRow
 from .roles import ROLE_NAMES, Role, Roles, grant, granted, revoke, telegram_user
 
 DIALOG = "staff"
@@ -266,15 +265,10 @@ class StaffDesk:
 
 
 async def _save(session: AsyncSession, person_id: int, state: dict[str, Any], at: datetime) -> None:
-    row = await session.get(DialogStateRow, (person_id, DIALOG))
-    if not state:
-        if row is not None:
-            await session.delete(row)
-        return
-    if row is None:
-        session.add(DialogStateRow(person_id=person_id, dialog=DIALOG, version=1, state=state, updated_at=at))
+    if state:
+        await repo.put_state(session, person_id, DIALOG, state, at)
     else:
-        row.state, row.updated_at = state, at
+        await repo.drop_state(session, person_id, DIALOG)
 
 
 async def _cancel(desk: Desk, arg: str) -> None:

@@ -6,7 +6,7 @@ Answers are kept only for the configured retention; `/forget` removes a person f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -46,6 +47,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}  # noqa: RUF012 (SQLAlchemy reads it)
+
+
+def table(model: type[Base]) -> Table:
+    """A model's table, for Core statements: they skip the ORM's work (autoflush, loading objects,
+    keeping the session's objects in step), which costs more than SQLite running them. A turn's
+    statements are built on these; a row loaded as an object in the same session does not see them."""
+    return cast(Table, model.__table__)
 
 
 def _person_fk() -> Any:

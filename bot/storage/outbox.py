@@ -9,12 +9,12 @@ import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import OUTBOX_WAITING, OutboxMessage, Person
+from .models import OUTBOX_WAITING, OutboxMessage, Person, table
 from .repo import is_postgres, now
 
 LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
@@ -54,43 +54,47 @@ async def enqueue(
         await session.execute(ENQUEUE, rows)
 
 
-ENQUEUE = insert(cast(Table, OutboxMessage.__table__))
-CHAT_BUCKET = select(Person.send_tokens, Person.send_refilled_at).where(Person.id == bindparam("id_"))
+# The statements of every turn, built once on the tables (Core: see `models.table`).
+OUT, PEOPLE = table(OutboxMessage), table(Person)
+ENQUEUE = insert(OUT)
+CHAT_BUCKET = select(PEOPLE.c.send_tokens, PEOPLE.c.send_refilled_at).where(PEOPLE.c.id == bindparam("id_"))
 CHAT_CHARGE = (
-    update(Person)
-    .where(Person.id == bindparam("id_"))
+    update(PEOPLE)
+    .where(PEOPLE.c.id == bindparam("id_"))
     .values(send_tokens=bindparam("tokens_"), send_refilled_at=bindparam("at_"))
 )
-CLAIMED = (  # what a claim reads of a queued message
-    OutboxMessage.id,
-    OutboxMessage.person_id,
-    OutboxMessage.chat_id,
-    OutboxMessage.payload,
-    OutboxMessage.attempts,
-    OutboxMessage.status,
-    OutboxMessage.not_before,
-)
-
-
-_WAITING = OutboxMessage.status.in_(("pending", "sending"))
-# Built once (a turn claims its replies with them): the person's replies and the chat's goodbyes
-# in id order, and the lease.
+LOCK_PERSON = select(PEOPLE.c.id).where(PEOPLE.c.id == bindparam("id_")).with_for_update()
+# what a claim reads of a queued message
+CLAIMED = (OUT.c.id, OUT.c.person_id, OUT.c.chat_id, OUT.c.payload, OUT.c.attempts, OUT.c.status, OUT.c.not_before)
+_WAITING = OUT.c.status.in_(("pending", "sending"))
+# The person's replies and the chat's goodbyes in id order, and the lease.
 QUEUED_IN_CHAT = (
     select(*CLAIMED)
     .where(
-        ((OutboxMessage.person_id == bindparam("person_")) & (OutboxMessage.priority == 0))
-        | (OutboxMessage.person_id.is_(None) & (OutboxMessage.chat_id == bindparam("chat_"))),
+        ((OUT.c.person_id == bindparam("person_")) & (OUT.c.priority == 0))
+        | (OUT.c.person_id.is_(None) & (OUT.c.chat_id == bindparam("chat_"))),
         _WAITING,
     )
-    .order_by(OutboxMessage.id)
+    .order_by(OUT.c.id)
     .limit(bindparam("n_"))
 )
 QUEUED_IN_CHAT_LOCKED = QUEUED_IN_CHAT.with_for_update()
+QUEUED = (  # the same when the chat is not known: the person's replies
+    select(*CLAIMED)
+    .where(OUT.c.person_id == bindparam("person_"), OUT.c.priority == 0, _WAITING)
+    .order_by(OUT.c.id)
+    .limit(bindparam("n_"))
+)
+GOODBYE_BEFORE = (  # and a goodbye queued before them in their chat
+    select(*CLAIMED)
+    .where(OUT.c.person_id.is_(None), OUT.c.chat_id == bindparam("chat_"), OUT.c.id < bindparam("id_"), _WAITING)
+    .order_by(OUT.c.id)
+    .limit(1)
+)
 LEASED = (
-    update(OutboxMessage)
-    .where(OutboxMessage.id.in_(bindparam("ids_", expanding=True)))
+    update(OUT)
+    .where(OUT.c.id.in_(bindparam("ids_", expanding=True)))
     .values(status="sending", not_before=bindparam("until_"), lease_owner=bindparam("owner_"))
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -98,11 +102,10 @@ LEASED = (
 def outcome_update(columns: frozenset[str]) -> Any:
     """The UPDATE recording a send's outcome in `columns` of a message still leased to `owner_`
     (parameters `id_`, `owner_` and `<column>_`), built once per set of columns."""
-    table = cast(Table, OutboxMessage.__table__)
     return (
-        update(table)
-        .where(table.c.id == bindparam("id_"), table.c.lease_owner == bindparam("owner_"))
-        .values({table.c[column]: bindparam(f"{column}_") for column in sorted(columns)})
+        update(OUT)
+        .where(OUT.c.id == bindparam("id_"), OUT.c.lease_owner == bindparam("owner_"))
+        .values({OUT.c[column]: bindparam(f"{column}_") for column in sorted(columns)})
     )
 
 
@@ -147,12 +150,10 @@ async def claim_due(
     moment = at or now()
     postgres = is_postgres(session)
     if postgres:  # one claim per person at a time, across processes
-        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
-    waiting = OutboxMessage.status.in_(("pending", "sending"))
-    # Replies only: bulk rows (reminders, broadcasts) have their own sender and never hold a reply back.
-    replies = OutboxMessage.priority == 0
-    mine = (OutboxMessage.person_id == person_id) & replies
-    # A goodbye to an earlier, erased person of the same chat goes first (it belongs to no row).
+        await session.execute(LOCK_PERSON, {"id_": person_id})
+    # Replies only (priority 0): bulk rows (reminders, broadcasts) have their own sender and never
+    # hold a reply back. A goodbye to an earlier, erased person of the same chat goes first (it
+    # belongs to no row).
     goodbye: Row[Any] | None = None
     if chat_id is not None:  # the chat is known: the person's messages and its goodbyes in one look
         query = QUEUED_IN_CHAT_LOCKED if postgres else QUEUED_IN_CHAT
@@ -163,23 +164,11 @@ async def claim_due(
         if not queued:
             return [], 0.0, False
     else:
-        query = select(*CLAIMED).where(mine, waiting).order_by(OutboxMessage.id).limit(limit + 1)
-        queued = list((await session.execute(query)).all())
+        queued = list((await session.execute(QUEUED, {"person_": person_id, "n_": limit + 1})).all())
         if not queued:
             return [], 0.0, False
-        first = queued[0]
-        earlier = (
-            select(*CLAIMED)
-            .where(
-                OutboxMessage.person_id.is_(None),
-                OutboxMessage.chat_id == first.chat_id,
-                OutboxMessage.id < first.id,
-                waiting,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-        goodbye = (await session.execute(earlier.with_for_update() if postgres else earlier)).first()
+        earlier = GOODBYE_BEFORE.with_for_update() if postgres else GOODBYE_BEFORE
+        goodbye = (await session.execute(earlier, {"chat_": queued[0].chat_id, "id_": queued[0].id})).first()
     if goodbye is not None:
         if goodbye.status == "sending" and goodbye.not_before > moment:
             return [], 0.5, True  # another sender has it: look again soon, not when its lease would expire
@@ -221,8 +210,8 @@ async def charge_send(
 ) -> None:
     """Take tokens from the chat's bucket when sends completed (never earlier than they reached Telegram).
 
-    Two cached statements, without loading the person as an object; a person loaded in this
-    session (a turn's) sees the new values too.
+    Two cached Core statements, without loading the person as an object: a `Person` loaded
+    earlier in the same session keeps the old bucket (no caller reads it after a charge).
     """
     bucket = (await session.execute(CHAT_BUCKET, {"id_": person_id})).first()
     if bucket is not None:
@@ -263,7 +252,7 @@ async def lock_chat_owner(session: AsyncSession, person_id: int) -> None:
     """Lock the person's row (PostgreSQL), before any outbox row of theirs: the order every
     writer follows, so recording a send and erasing the person never deadlock."""
     if is_postgres(session):
-        await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+        await session.execute(LOCK_PERSON, {"id_": person_id})
 
 
 async def claim_unkeyed(

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .leases import dialect_insert
-from .models import RateBucket
+from .models import RateBucket, table
 from .repo import is_postgres
 
 OVERALL = "overall"
@@ -28,13 +28,13 @@ BURST_SECONDS = 0.1  # the default capacity, in seconds of the rate
 
 
 # Built once: every reply and every bulk batch reads and writes the bucket.
-BUCKET = select(RateBucket.tokens, RateBucket.refilled_at).where(RateBucket.name == bindparam("name_"))
+BUCKETS = table(RateBucket)  # Core statements (see `models.table`)
+BUCKET = select(BUCKETS.c.tokens, BUCKETS.c.refilled_at).where(BUCKETS.c.name == bindparam("name_"))
 BUCKET_LOCKED = BUCKET.with_for_update()
 STORE = (
-    update(RateBucket)
-    .where(RateBucket.name == bindparam("name_"))
+    update(BUCKETS)
+    .where(BUCKETS.c.name == bindparam("name_"))
     .values(tokens=bindparam("tokens_"), refilled_at=bindparam("at_"))
-    .execution_options(synchronize_session=False)
 )
 
 

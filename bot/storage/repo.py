@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +30,7 @@ from .models import (
     UnansweredQuestion,
     VerdictRow,
     WebSession,
+    table,
 )
 
 # Columns naming a staff member as the author of a change: cleared by their erasure, the role stays.
@@ -61,7 +62,8 @@ async def bump_content_version(session: AsyncSession) -> int:
 
 CONTENT_VERSION = "content_version"  # in a session's `info`: (its transaction, the number read in it)
 # Statements of every turn, built once (building one costs more than SQLite running it).
-CONTENT_NUMBER = select(ContentVersion.number).where(ContentVersion.id == 1)
+CONTENT, PEOPLE, INBOX = table(ContentVersion), table(Person), table(InboxUpdate)
+CONTENT_NUMBER = select(CONTENT.c.number).where(CONTENT.c.id == 1)
 PERSON_BY_KEY = (
     select(Person)
     .where(Person.channel == bindparam("channel"), Person.external_id == bindparam("external_id"))
@@ -87,9 +89,9 @@ def now() -> datetime:
     return SystemClock().now()
 
 
-def _insert(session: AsyncSession, table: type[Base]) -> Any:
+def _insert(session: AsyncSession, target: type[Base] | Table) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -116,9 +118,9 @@ async def store_updates(
         return set()
     moment = at or now()
     rows = [{"update_id": i, "person_key": k, "payload": p, "received_at": moment} for i, k, p in updates]
-    statement = (
-        _insert(session, InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-    ).returning(InboxUpdate.update_id)
+    statement = (_insert(session, INBOX).values(rows).on_conflict_do_nothing(index_elements=["update_id"])).returning(
+        INBOX.c.update_id
+    )
     return set((await session.execute(statement)).scalars())
 
 
@@ -150,7 +152,7 @@ async def claim_person(
         return person, False
     for _ in range(3):  # the row may be erased by another process between the insert and the lock
         inserted = await session.execute(
-            _insert(session, Person)
+            _insert(session, PEOPLE)
             .values(
                 channel=channel,
                 external_id=external_id,
@@ -163,7 +165,7 @@ async def claim_person(
                 send_refilled_at=moment,
             )
             .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-            .returning(Person.id)
+            .returning(PEOPLE.c.id)
         )
         created = inserted.scalar_one_or_none() is not None
         person = (await session.execute(query, key)).scalar_one_or_none()
@@ -204,15 +206,14 @@ async def unkeyed_pending_updates(session: AsyncSession) -> Sequence[InboxUpdate
 
 
 PENDING_OF = (
-    select(InboxUpdate.update_id, InboxUpdate.payload)
-    .where(InboxUpdate.person_key == bindparam("key"), InboxUpdate.processed_at.is_(None))
-    .order_by(InboxUpdate.update_id)
+    select(INBOX.c.update_id, INBOX.c.payload)
+    .where(INBOX.c.person_key == bindparam("key"), INBOX.c.processed_at.is_(None))
+    .order_by(INBOX.c.update_id)
 )
 APPLIED = (
-    update(InboxUpdate)
-    .where(InboxUpdate.update_id.in_(bindparam("ids", expanding=True)))
+    update(INBOX)
+    .where(INBOX.c.update_id.in_(bindparam("ids", expanding=True)))
     .values(processed_at=bindparam("at"), payload=None, person_key=None)
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -246,17 +247,53 @@ async def first_group_notice(session: AsyncSession, chat_id: int, at: datetime |
 
 
 ELIGIBILITY = "eligibility"  # the dialog whose answers are the person's facts
+# A turn's statements on the dialog's rows, built once and run as Core (see `models.table`): a
+# person's state, answers and verdicts are never loaded as objects, so they are always written so.
+STATES, ANSWERS, VERDICTS = table(DialogStateRow), table(AnswerRow), table(VerdictRow)
+_THE_STATE = (STATES.c.person_id == bindparam("person_id_")) & (STATES.c.dialog == bindparam("dialog_"))
+STATE_OF = select(STATES.c.state).where(_THE_STATE)
 STATE_UPDATE = (
-    update(DialogStateRow)
-    .where(DialogStateRow.person_id == bindparam("person_id_"), DialogStateRow.dialog == bindparam("dialog_"))
+    update(STATES)
+    .where(_THE_STATE)
     .values(version=bindparam("version_"), state=bindparam("state_"), updated_at=bindparam("at_"))
 )
-ANSWERS_OF = select(AnswerRow.fact, AnswerRow.value).where(AnswerRow.person_id == bindparam("person_id_"))
+STATE_DELETE = delete(STATES).where(_THE_STATE)
+ANSWERS_OF = select(ANSWERS.c.fact, ANSWERS.c.value).where(ANSWERS.c.person_id == bindparam("person_id_"))
+ANSWER_UPDATE = (
+    update(ANSWERS)
+    .where(ANSWERS.c.person_id == bindparam("person_id_"), ANSWERS.c.fact == bindparam("fact_"))
+    .values(value=bindparam("value_"), answered_at=bindparam("at_"))
+)
+VERDICT_UPDATE = (
+    update(VERDICTS)
+    .where(VERDICTS.c.person_id == bindparam("person_id_"), VERDICTS.c.program_id == bindparam("program_id_"))
+    .values(status=bindparam("status_"), failing=bindparam("failing_"), evaluated_at=bindparam("at_"))
+)
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def load_state(session: AsyncSession, person_id: int, dialog: str = ELIGIBILITY) -> dict[str, Any] | None:
-    row = await session.get(DialogStateRow, (person_id, dialog))
+    row = (await session.execute(STATE_OF, {"person_id_": person_id, "dialog_": dialog})).first()
     return dict(row.state) if row is not None else None
+
+
+async def put_state(
+    session: AsyncSession, person_id: int, dialog: str, state: dict[str, Any], at: datetime, version: int = 1
+) -> None:
+    """A dialog's state, written or replaced. The person's row is locked for the turn, so nobody
+    else writes it meanwhile: one UPDATE, and an INSERT the first time (a statement SQLAlchemy
+    caches, unlike an upsert)."""
+    values = {"person_id_": person_id, "dialog_": dialog, "version_": version, "state_": state, "at_": at}
+    if not _count(await session.execute(STATE_UPDATE, values)):
+        row = {"person_id": person_id, "dialog": dialog, "version": version, "state": state, "updated_at": at}
+        await session.execute(insert(STATES), row)
+
+
+async def drop_state(session: AsyncSession, person_id: int, dialog: str) -> None:
+    await session.execute(STATE_DELETE, {"person_id_": person_id, "dialog_": dialog})
 
 
 async def save_state(
@@ -268,51 +305,32 @@ async def save_state(
 ) -> None:
     """The eligibility dialog's state, the answers it holds (one row per fact) and the latest verdicts."""
     moment = at or now()
-    version = int(state.get("v", 0))
-    # The person's row is locked for the turn, so nobody else writes their state meanwhile: one
-    # UPDATE, and an INSERT the first time (a statement SQLAlchemy caches, unlike an upsert).
-    values = {"person_id_": person_id, "dialog_": ELIGIBILITY, "version_": version, "state_": state, "at_": moment}
-    changed = await session.execute(STATE_UPDATE, values)
-    if not getattr(changed, "rowcount", 0):
-        session.add(
-            DialogStateRow(person_id=person_id, dialog=ELIGIBILITY, version=version, state=state, updated_at=moment)
-        )
+    await put_state(session, person_id, ELIGIBILITY, state, moment, int(state.get("v", 0)))
     answers: dict[str, Any] = dict(state.get("answers", {}))
-    table = cast(Table, AnswerRow.__table__)  # Core statements: the rows are never needed as objects
     existing = {fact: value for fact, value in await session.execute(ANSWERS_OF, {"person_id_": person_id})}
     removed = [fact for fact in existing if fact not in answers]
     if removed:
-        await session.execute(delete(table).where(table.c.person_id == person_id, table.c.fact.in_(removed)))
+        await session.execute(delete(ANSWERS).where(ANSWERS.c.person_id == person_id, ANSWERS.c.fact.in_(removed)))
     edits = [
-        {"fact_": fact, "value_": {"value": value}}
+        {"person_id_": person_id, "fact_": fact, "value_": {"value": value}, "at_": moment}
         for fact, value in answers.items()
         if fact in existing and existing[fact] != {"value": value}
     ]
     if edits:
-        statement = (
-            update(table)
-            .where(table.c.person_id == person_id, table.c.fact == bindparam("fact_"))
-            .values(value=bindparam("value_"), answered_at=moment)
-        )
-        await session.execute(statement, edits)
+        await session.execute(ANSWER_UPDATE, edits)
     added = [
         {"person_id": person_id, "fact": fact, "value": {"value": value}, "answered_at": moment}
         for fact, value in answers.items()
         if fact not in existing
     ]
     if added:
-        await session.execute(insert(table), added)
+        await session.execute(insert(ANSWERS), added)
     for program_id, status, failing, missing in verdicts:
         reasons = {"criteria": failing, "missing": missing}
-        verdict = await session.get(VerdictRow, (person_id, program_id))
-        if verdict is None:
-            session.add(
-                VerdictRow(
-                    person_id=person_id, program_id=program_id, status=status, failing=reasons, evaluated_at=moment
-                )
-            )
-        else:
-            verdict.status, verdict.failing, verdict.evaluated_at = status, reasons, moment
+        values = {"person_id_": person_id, "program_id_": program_id, "status_": status, "failing_": reasons}
+        if not _count(await session.execute(VERDICT_UPDATE, {**values, "at_": moment})):
+            row = {"person_id": person_id, "program_id": program_id, "status": status, "failing": reasons}
+            await session.execute(insert(VERDICTS), {**row, "evaluated_at": moment})
 
 
 async def record_unanswered(
@@ -420,8 +438,8 @@ async def erase_person(session: AsyncSession, person_id: int, at: datetime | Non
     """
     if is_postgres(session):  # as `outbox.lock_chat_owner` (which imports this module)
         await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
-    for table in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
-        await session.execute(delete(table).where(table.person_id == person_id))
+    for model in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
+        await session.execute(delete(model).where(model.person_id == person_id))
     # a broadcast they sent stays, unsigned, and its progress is no longer shown in their chat
     mine = Broadcast.created_by == person_id
     await session.execute(update(Broadcast).where(mine).values(progress_chat_id=None, progress_message_id=None))
