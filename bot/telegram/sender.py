@@ -72,6 +72,10 @@ def retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
+Results = tuple[int, dict[str, Any], bool]  # a claimed message's id, its outcome, whether it is a goodbye
+Recording = tuple[int, list[Results], "asyncio.Future[None]"]  # a person's outcomes, and who waits
+
+
 class Sender:
     def __init__(
         self,
@@ -105,6 +109,8 @@ class Sender:
         self.patience = patience
         self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
+        self._outcomes: list[Recording] = []  # waiting for the next group commit (`_record`)
+        self._recorder: asyncio.Task[None] | None = None
         self.documents: DocumentBuilder | None = None  # (filename, content, caption) of a person's export
 
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
@@ -235,7 +241,7 @@ class Sender:
     async def _send_and_record(self, person_id: int, claimed: list[Claimed]) -> bool:
         """Send leased messages one after the other and record the outcomes together; those
         behind one that must wait are given back, due again. False when the rest must wait."""
-        results: list[tuple[int, dict[str, Any], bool]] = []
+        results: list[Results] = []
         go_on = True
         for message in claimed:
             if go_on:
@@ -328,28 +334,76 @@ class Sender:
             go_on = False
         return outcome, go_on
 
-    async def _record(self, person_id: int, results: list[tuple[int, dict[str, Any], bool]]) -> None:
-        """The outcomes of claimed messages (id, outcome, goodbye), in one transaction."""
-        async with self.sessions.begin() as session:
-            # The person's row first, as every other writer does (an erasure, a claim): one lock order.
-            await outbox.lock_chat_owner(session, person_id)
-            counted = 0
-            blocked = False
-            for message_id, outcome, goodbye in results:
-                if goodbye and outcome.get("status") in ("sent", "failed"):
-                    row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
-                    await session.execute(delete(OutboxMessage).where(row))
+    async def _record(self, person_id: int, results: list[Results]) -> None:
+        """The outcomes of claimed messages (id, outcome, goodbye), recorded in one transaction
+        with those of other people that arrive while a record is being written (group commit:
+        one transaction, and one charge of the overall bucket, for all of them). Returns once
+        they are committed; a batch that fails is written again person by person, so that one
+        person's failure is theirs alone."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((person_id, results, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_waiting())
+        await asyncio.shield(done)  # a cancelled caller does not cancel what others wait for
+
+    async def _record_waiting(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                await self._write_outcomes(batch)
+                failures: list[BaseException | None] = [None] * len(batch)
+            except Exception as error:
+                failures = [error] if len(batch) == 1 else [await self._write_alone(entry) for entry in batch]
+            except BaseException as error:  # cancelled (a stop): nobody waits forever
+                for *_, done in [*batch, *self._outcomes]:
+                    if not done.done():
+                        done.set_exception(error)
+                raise
+            for (*_, done), failure in zip(batch, failures, strict=True):
+                if done.done():
+                    continue
+                if failure is None:
+                    done.set_result(None)
                 else:
-                    values = {f"{key}_": value for key, value in outcome.items()}
-                    statement = outbox.outcome_update(frozenset(outcome))
-                    await session.execute(statement, {"id_": message_id, "owner_": self.owner, **values})
-                counted += outcome.get("status") == "sent" or outcome.get("error") == "flood"
-                blocked = blocked or outcome.get("error") == "blocked"
+                    done.set_exception(failure)
+
+    async def _write_alone(self, entry: Recording) -> BaseException | None:
+        try:
+            await self._write_outcomes([entry])
+        except Exception as error:
+            return error
+        return None
+
+    async def _write_outcomes(self, batch: list[Recording]) -> None:
+        async with self.sessions.begin() as session:
+            counted = 0
+            # People in id order, each person's row first, as every other writer locks them (an
+            # erasure, a claim, a bulk record): one lock order, no deadlock.
+            for person_id, results, _ in sorted(batch, key=lambda entry: entry[0]):
+                counted += await self._write_person(session, person_id, results)
             if counted:
-                await outbox.charge_send(session, person_id, self.pace, self.clock.now(), count=counted)
                 await self._charge_overall(session, counted)
-            if blocked:  # as for a bulk message: one home for a 403
-                await claims.block(session, person_id, self.clock.now())
+
+    async def _write_person(self, session: AsyncSession, person_id: int, results: list[Results]) -> int:
+        """One person's outcomes; how many count as sent."""
+        await outbox.lock_chat_owner(session, person_id)
+        counted = 0
+        blocked = False
+        for message_id, outcome, goodbye in results:
+            if goodbye and outcome.get("status") in ("sent", "failed"):
+                row = (OutboxMessage.id == message_id) & (OutboxMessage.lease_owner == self.owner)
+                await session.execute(delete(OutboxMessage).where(row))
+            else:
+                values = {f"{key}_": value for key, value in outcome.items()}
+                statement = outbox.outcome_update(frozenset(outcome))
+                await session.execute(statement, {"id_": message_id, "owner_": self.owner, **values})
+            counted += outcome.get("status") == "sent" or outcome.get("error") == "flood"
+            blocked = blocked or outcome.get("error") == "blocked"
+        if counted:
+            await outbox.charge_send(session, person_id, self.pace, self.clock.now(), count=counted)
+        if blocked:  # as for a bulk message: one home for a 403
+            await claims.block(session, person_id, self.clock.now())
+        return counted
 
     async def _charge_overall(self, session: AsyncSession, count: int = 1) -> None:
         """Count replies in the overall bucket shared with the bulk senders (which slow down)."""
