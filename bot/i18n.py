@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -83,6 +83,13 @@ def format_day(day: date, lang: str) -> str:
         pattern = "d'er' MMMM y" if day.day == 1 else "d MMMM y"
         return format_date(day, pattern, locale=LOCALES["fr"])
     return format_date(day, "long", locale=LOCALES[lang])
+
+
+def format_moment(value: datetime, lang: str, zone: tzinfo) -> str:
+    """A date and time in `zone`: `7 mars 2022, 10 h 05` or `March 7, 2022, 10:05`."""
+    local = value.astimezone(zone)
+    clock = f"{local.hour} h {local.minute:02d}" if lang == "fr" else f"{local.hour}:{local.minute:02d}"
+    return f"{format_day(local.date(), lang)}, {clock}"
 
 
 @lru_cache(maxsize=FORMATTED)

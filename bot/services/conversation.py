@@ -273,6 +273,7 @@ class Turn:
             service.faq,
             service.clock.now(),
             service.today(),
+            zone=service.zone,
         )
         return await service.desk.handle(desk, input)
 

@@ -19,7 +19,7 @@ from ..broadcasts.message import MAX_TEXT, broadcast_message
 from ..broadcasts.progress import outcomes
 from ..broadcasts.wording import counted
 from ..faq.store import Author
-from ..i18n import LANGUAGES, render
+from ..i18n import LANGUAGES, format_moment, render
 from ..render import Rendered
 from .desk import ButtonHandler, Desk, Step
 from .roles import Role, telegram_user
@@ -235,17 +235,16 @@ async def _show_list(desk: Desk) -> None:
     lines: list[str] = []
     buttons: list[tuple[str, str]] = []
     for broadcast in broadcasts:
-        counts = await store.counts(desk.session, broadcast)
         audience = Audience.from_json(broadcast.audience)
-        lines.append(
-            desk.text(
-                N_("broadcast.list.line"),
-                id=str(broadcast.id),
-                status=desk.text(STATUS_LABELS.get(broadcast.status, broadcast.status)),
-                audience=describe(desk, audience),
-                **outcomes(counts, desk.lang, of_total=True),
-            )
-        )
+        described = {"id": str(broadcast.id), "audience": describe(desk, audience)}
+        if broadcast.status == store.SCHEDULED and broadcast.scheduled_at is not None:  # nobody queued yet
+            when = format_moment(broadcast.scheduled_at, desk.lang, desk.zone)
+            lines.append(desk.text(N_("broadcast.list.line_scheduled"), at=when, **described))
+        else:
+            counts = await store.counts(desk.session, broadcast)
+            status = desk.text(STATUS_LABELS.get(broadcast.status, broadcast.status))
+            sent = outcomes(counts, desk.lang, of_total=True)
+            lines.append(desk.text(N_("broadcast.list.line"), status=status, **described, **sent))
         if broadcast.status == "sending":
             buttons.append((f"pause:{broadcast.id}", desk.text(N_("broadcast.button.pause"), id=str(broadcast.id))))
         if broadcast.status == "paused":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -104,6 +104,7 @@ class Desk:
     replies: list[Rendered] = field(default_factory=list)
     default_language: str = "fr"  # of people who chose none (a broadcast's audience), from `StaffDesk`
     web_link: WebLink | None = None  # from `StaffDesk`
+    zone: tzinfo = UTC  # the bot's time zone, for the moments shown (a broadcast's start)
 
     # --- small helpers shared by the flows ----------------------------------------------------
 

@@ -136,7 +136,7 @@ async def claim(
         elif person_id in people or person_id in busy_now:
             continue  # one message in flight per person: the next one waits for a later claim
         else:
-            tokens = _tokens(Person(send_tokens=send_tokens, send_refilled_at=refilled_at), pace, at)
+            tokens = _tokens(send_tokens, refilled_at, pace, at)
             if tokens < 1:
                 row.status, row.lease_owner = "pending", None
                 row.not_before = at + timedelta(seconds=(1 - tokens) / pace.per_second)
@@ -302,7 +302,7 @@ async def record(
         if bucket is None:
             continue  # erased meanwhile: their rows went with them
         if outcome.reached:
-            tokens = _tokens(Person(send_tokens=bucket[0], send_refilled_at=bucket[1]), pace, at)
+            tokens = _tokens(bucket[0], bucket[1], pace, at)
             buckets[outcome.person_id] = (max(0.0, tokens - 1), at)
             charges.append(
                 {"id": outcome.person_id, "send_tokens": buckets[outcome.person_id][0], "send_refilled_at": at}

@@ -183,7 +183,7 @@ async def claim_due(
         due.append(row)
     if pace is not None:
         person = await session.get(Person, person_id)  # a turn's: already in the session
-        tokens = _tokens(person, pace, moment) if person is not None else float(pace.burst)
+        tokens = _tokens(person.send_tokens, person.send_refilled_at, pace, moment) if person else float(pace.burst)
         if tokens < 1:
             return [], (1 - tokens) / pace.per_second, True
         due = due[: int(tokens)]
@@ -191,17 +191,18 @@ async def claim_due(
     return due, 0.0, goodbye is not None or len(queued) > len(due)
 
 
-def _tokens(person: Person, pace: ChatPace, moment: datetime) -> float:
-    if person.send_tokens is None or person.send_refilled_at is None:
+def _tokens(tokens: float | None, refilled_at: datetime | None, pace: ChatPace, moment: datetime) -> float:
+    """What a chat's bucket (as stored on the person's row) holds at `moment`."""
+    if tokens is None or refilled_at is None:
         return float(pace.burst)
-    elapsed = max(0.0, (moment - person.send_refilled_at).total_seconds())
-    return min(float(pace.burst), person.send_tokens + elapsed * pace.per_second)
+    elapsed = max(0.0, (moment - refilled_at).total_seconds())
+    return min(float(pace.burst), tokens + elapsed * pace.per_second)
 
 
 async def wait_for_token(session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None) -> float:
     """Seconds before the person's chat may take one more message (0: now); takes nothing."""
     person = await session.get(Person, person_id)
-    tokens = _tokens(person, pace, at or now()) if person is not None else float(pace.burst)
+    tokens = _tokens(person.send_tokens, person.send_refilled_at, pace, at or now()) if person else float(pace.burst)
     return 0.0 if tokens >= 1 else (1 - tokens) / pace.per_second
 
 
@@ -216,7 +217,7 @@ async def charge_send(
     bucket = (await session.execute(CHAT_BUCKET, {"id_": person_id})).first()
     if bucket is not None:
         moment = at or now()
-        tokens = max(0.0, _tokens(Person(send_tokens=bucket[0], send_refilled_at=bucket[1]), pace, moment) - count)
+        tokens = max(0.0, _tokens(bucket[0], bucket[1], pace, moment) - count)
         await session.execute(CHAT_CHARGE, {"id_": person_id, "tokens_": tokens, "at_": moment})
 
 

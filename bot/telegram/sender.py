@@ -72,6 +72,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
+RECORD_WAIT = 5.0  # seconds a stop waits for outcomes being recorded
 Results = tuple[int, dict[str, Any], bool]  # a claimed message's id, its outcome, whether it is a goodbye
 Recording = tuple[int, list[Results], "asyncio.Future[None]"]  # a person's outcomes, and who waits
 
@@ -166,7 +167,10 @@ class Sender:
         return True
 
     async def close(self) -> None:
-        """Stop the delayed sends (their messages stay queued, sent at the next start)."""
+        """Stop the delayed sends (their messages stay queued, sent at the next start), after the
+        outcomes being recorded (a lease not recorded expires: its message is sent again)."""
+        if self._recorder is not None:
+            await asyncio.wait({self._recorder}, timeout=RECORD_WAIT)
         tasks = [task for _, task in self._later.values()]
         self._later.clear()
         for task in tasks:

@@ -26,7 +26,7 @@ from ..clock import Clock, SystemClock, local_today
 from ..config import Config
 from ..faq import store as faq_store
 from ..faq.service import FaqService
-from ..i18n import LANGUAGES, format_day, format_number, render
+from ..i18n import LANGUAGES, format_day, format_moment, format_number, render
 from ..offers.catalog import OfferCatalog
 from ..staff.roles import Role, Roles, granted
 from ..storage import rate, repo
@@ -215,11 +215,7 @@ def fragment(request: web.Request, template: str, **values: Any) -> str:
 
 def moment(value: datetime | None, lang: str, ctx: WebContext) -> str:
     """A date and time in the bot's time zone: `7 mars 2022, 10 h 05` / `March 7, 2022, 10:05`."""
-    if value is None:
-        return "—"
-    local = value.astimezone(ctx.config.zone)
-    clock = f"{local.hour} h {local.minute:02d}" if lang == "fr" else f"{local.hour}:{local.minute:02d}"
-    return f"{format_day(local.date(), lang)}, {clock}"
+    return "—" if value is None else format_moment(value, lang, ctx.config.zone)
 
 
 def redirect(location: str) -> web.Response:

@@ -5,6 +5,7 @@ before they start, they never start."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -152,11 +153,13 @@ async def test_telegrams_broadcasts_list_shows_a_scheduled_one_and_cancels_it(
     created = await _schedule(sessions, Audience(Kind.SUBSCRIBERS))
     async with sessions.begin() as session:
         organizer = desk({})
-        organizer.session = session
+        organizer.session, organizer.zone = session, ZoneInfo("America/Toronto")
         organizer.person_id = await person(session, 9301, subscribed=())
         await broadcast_editor.start_list(organizer, "")
         listing = organizer.replies[-1]
-        assert f"n° {created} — programmée — Personnes abonnées" in listing.text
+        # when it starts, in the bot's time zone (11:00 UTC), rather than "0 sent of 0"
+        assert f"n° {created} — programmée pour le 2 mars 2022, 6 h 00 — Personnes abonnées" in listing.text
+        assert "envoyé" not in listing.text
         buttons = {b.id.split(":", 2)[2]: b.label for b in listing.buttons}
         assert set(buttons) == {f"stop:{created}"}  # nothing to pause before it starts
         await broadcast_editor.press_list(organizer, "stop", str(created))
