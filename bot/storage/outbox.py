@@ -18,6 +18,7 @@ from .models import OUTBOX_WAITING, OutboxMessage, Person, table
 from .repo import is_postgres, now
 
 LEASE = timedelta(seconds=30)  # longer than one send (read timeout); a dead sender's lease expires
+RECHECK = 0.2  # seconds before a claim looks again at a message another sender holds
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,12 @@ async def claim_due(
         earlier = GOODBYE_BEFORE.with_for_update() if postgres else GOODBYE_BEFORE
         goodbye = (await session.execute(earlier, {"chat_": queued[0].chat_id, "id_": queued[0].id})).first()
     if goodbye is not None:
-        if goodbye.status == "sending" and goodbye.not_before > moment:
-            return [], 0.5, True  # another sender has it: look again soon, not when its lease would expire
         queued = [goodbye]  # alone: what follows is claimed once it is out
     if queued[0].not_before > moment:
-        # another sender holds it ("sending"), or it waits for a retry ("pending")
-        return [], (queued[0].not_before - moment).total_seconds(), True
+        wait = (queued[0].not_before - moment).total_seconds()
+        # Another sender holds it ("sending": another process, whose record is usually a moment
+        # away), so look again soon, not when its lease would expire; or it waits for a retry.
+        return [], min(wait, RECHECK) if queued[0].status == "sending" else wait, True
     due: list[Row[Any]] = []
     for row in queued[:limit]:
         if row.not_before > moment:

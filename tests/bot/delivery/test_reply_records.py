@@ -132,3 +132,26 @@ async def test_one_record_that_fails_leaves_the_others_recorded(
     assert recorded == {chat: ("sent", None) for person, chat in people.items() if person != doomed}
     capacity = rate.capacity_for(FloodConfig().overall_per_second, rate.BURST_SECONDS)
     assert await overall_tokens(sessions) == pytest.approx(capacity - 2)
+
+
+async def test_a_reply_behind_another_processs_message_goes_out_once_that_one_is_recorded(sessions: Sessions) -> None:
+    """Two processes: one is sending a person's message when the other queues the next reply
+    (the person answered as soon as she read it). The second does not wait for the first's lease
+    to end (30 s): it looks again soon, and sends once the first has recorded its message."""
+    people = await people_with_replies(sessions, 1)
+    ((person, chat),) = people.items()
+    clock = ManualClock(AT)  # never moves: only looking again can send the second reply
+    first, second = GatedBot(1), GatedBot(1)
+    one = Sender(first, sessions, FloodConfig(), instance="one", clock=clock)  # type: ignore[arg-type]
+    two = Sender(second, sessions, FloodConfig(), instance="two", clock=clock)  # type: ignore[arg-type]
+    sending = asyncio.create_task(one.flush(person))
+    await asyncio.wait_for(first.all_waiting.wait(), timeout=10)  # leased by the first process, under way
+    async with sessions.begin() as session:
+        await outbox.enqueue(session, person, chat, [{"method": "sendMessage", "text": "Et ensuite"}], at=AT)
+    second.gate.set()
+    await two.flush(person)
+    assert second.received == {}  # not before the first message, which the other process holds
+    first.gate.set()
+    await sending
+    await asyncio.wait_for(second.all_waiting.wait(), timeout=10)  # long before the lease would end
+    assert first.received == {chat: [f"Bonjour {chat}"]} and second.received == {chat: ["Et ensuite"]}

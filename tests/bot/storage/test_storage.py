@@ -297,7 +297,8 @@ async def test_outbox_leases_one_message_per_person_at_a_time(sessions: async_se
     async with sessions.begin() as session:
         later = T0 + timedelta(seconds=10)
         busy, wait = await outbox.claim_next(session, pid, owner="host:2/bbb", at=later)
-        assert busy is None and wait == (outbox.LEASE - timedelta(seconds=10)).total_seconds()  # "a" is out
+        # "a" is out: not claimed again, and looked at again soon (its sender records it in a moment)
+        assert busy is None and wait == outbox.RECHECK
         await session.execute(text("UPDATE outbox SET status = 'sent' WHERE id = :id"), {"id": first.id})
     async with sessions.begin() as session:
         second, _ = await outbox.claim_next(session, pid, owner="host:2/bbb", at=T0 + timedelta(seconds=11))
@@ -320,7 +321,7 @@ async def test_a_restarted_process_takes_back_its_predecessor_s_leases_at_once(
         again, wait = await outbox.claim_next(session, amina, owner="host:8443/new", at=T0 + timedelta(seconds=1))
         assert again is not None and again.payload == {"text": "to amina"} and wait == 0
         held, wait = await outbox.claim_next(session, omar, owner="host:8443/new", at=T0 + timedelta(seconds=1))
-        assert held is None and wait == 29.0  # another instance's live lease is left alone
+        assert held is None and wait == outbox.RECHECK  # another instance's live lease is left alone
 
 
 async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: async_sessionmaker[AsyncSession]) -> None:
