@@ -59,6 +59,7 @@ async def enqueue(
 OUT, PEOPLE = table(OutboxMessage), table(Person)
 ENQUEUE = insert(OUT)
 CHAT_BUCKET = select(PEOPLE.c.send_tokens, PEOPLE.c.send_refilled_at).where(PEOPLE.c.id == bindparam("id_"))
+CHAT_BUCKET_LOCKED = CHAT_BUCKET.with_for_update()
 CHAT_CHARGE = (
     update(PEOPLE)
     .where(PEOPLE.c.id == bindparam("id_"))
@@ -135,6 +136,7 @@ async def claim_due(
     lease: timedelta = LEASE,
     limit: int = 8,
     chat_id: int | None = None,
+    person_locked: bool = False,
 ) -> tuple[list[Row[Any]], float, bool]:
     """The person's oldest due messages, in order, leased to `owner` for sending together: at most
     `limit`, and no more than the chat's flood bucket holds. Returns them (id, person_id, chat_id,
@@ -150,7 +152,7 @@ async def claim_due(
     """
     moment = at or now()
     postgres = is_postgres(session)
-    if postgres:  # one claim per person at a time, across processes
+    if postgres and not person_locked:  # one claim per person at a time, across processes (a turn has the lock)
         await session.execute(LOCK_PERSON, {"id_": person_id})
     # Replies only (priority 0): bulk rows (reminders, broadcasts) have their own sender and never
     # hold a reply back. A goodbye to an earlier, erased person of the same chat goes first (it
@@ -207,15 +209,34 @@ async def wait_for_token(session: AsyncSession, person_id: int, pace: ChatPace, 
     return 0.0 if tokens >= 1 else (1 - tokens) / pace.per_second
 
 
+Bucket = tuple[float | None, datetime | None]  # a chat's flood bucket as stored: tokens, refilled at
+
+
+async def lock_chat_bucket(session: AsyncSession, person_id: int) -> Bucket | None:
+    """The chat's bucket (None if the person is gone), their row locked on PostgreSQL until the
+    transaction ends, before any outbox row of theirs: the order every writer follows, so that
+    recording a send and erasing the person never deadlock."""
+    query = CHAT_BUCKET_LOCKED if is_postgres(session) else CHAT_BUCKET
+    row = (await session.execute(query, {"id_": person_id})).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def charge_send(
-    session: AsyncSession, person_id: int, pace: ChatPace, at: datetime | None = None, count: int = 1
+    session: AsyncSession,
+    person_id: int,
+    pace: ChatPace,
+    at: datetime | None = None,
+    count: int = 1,
+    bucket: Bucket | None = None,
 ) -> None:
     """Take tokens from the chat's bucket when sends completed (never earlier than they reached Telegram).
 
-    Two cached Core statements, without loading the person as an object: a `Person` loaded
-    earlier in the same session keeps the old bucket (no caller reads it after a charge).
+    Cached Core statements, without loading the person as an object: a `Person` loaded earlier
+    in the same session keeps the old bucket (no caller reads it after a charge). `bucket`: as
+    read by `lock_chat_bucket` in this transaction (else read here).
     """
-    bucket = (await session.execute(CHAT_BUCKET, {"id_": person_id})).first()
+    if bucket is None:
+        bucket = await lock_chat_bucket(session, person_id)
     if bucket is not None:
         moment = at or now()
         tokens = max(0.0, _tokens(bucket[0], bucket[1], pace, moment) - count)
@@ -248,13 +269,6 @@ async def reclaim_leases(
         )
         reclaimed += int(getattr(result, "rowcount", 0) or 0)
     return reclaimed
-
-
-async def lock_chat_owner(session: AsyncSession, person_id: int) -> None:
-    """Lock the person's row (PostgreSQL), before any outbox row of theirs: the order every
-    writer follows, so recording a send and erasing the person never deadlock."""
-    if is_postgres(session):
-        await session.execute(LOCK_PERSON, {"id_": person_id})
 
 
 async def claim_unkeyed(

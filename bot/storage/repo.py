@@ -436,7 +436,7 @@ async def erase_person(session: AsyncSession, person_id: int, at: datetime | Non
     The person's row is locked first, before any outbox row of theirs: the lock order of every
     writer (a bulk record, a reply's record), so an erasure and a send never deadlock.
     """
-    if is_postgres(session):  # as `outbox.lock_chat_owner` (which imports this module)
+    if is_postgres(session):  # as `outbox.lock_chat_bucket` (which imports this module)
         await session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
     for model in (DialogStateRow, AnswerRow, VerdictRow, Subscription, UnansweredQuestion, OutboxMessage):
         await session.execute(delete(model).where(model.person_id == person_id))

@@ -216,11 +216,12 @@ class Sender:
                     return
 
     async def claim(
-        self, session: AsyncSession, person_id: int, chat_id: int | None = None
+        self, session: AsyncSession, person_id: int, chat_id: int | None = None, *, person_locked: bool = False
     ) -> tuple[list[Claimed], float, bool]:
         """Lease the person's due messages to this sender in the caller's transaction (see
-        `outbox.claim_due`; `chat_id`, when known, saves a statement): what to send, how long to
-        wait when nothing is due, and whether more wait."""
+        `outbox.claim_due`; `chat_id`, when known, saves a statement, and so does `person_locked`,
+        when the transaction holds the person's row already): what to send, how long to wait when
+        nothing is due, and whether more wait."""
         rows, wait, more = await outbox.claim_due(
             session,
             person_id,
@@ -230,6 +231,7 @@ class Sender:
             lease=self.lease,
             limit=self.claim_limit,
             chat_id=chat_id,
+            person_locked=person_locked,
         )
         # a goodbye is an erased person's, in this chat before this person's
         claimed = [Claimed(r.id, r.chat_id, dict(r.payload), r.attempts + 1, r.person_id is None) for r in rows]
@@ -390,7 +392,7 @@ class Sender:
 
     async def _write_person(self, session: AsyncSession, person_id: int, results: list[Results]) -> int:
         """One person's outcomes; how many count as sent."""
-        await outbox.lock_chat_owner(session, person_id)
+        bucket = await outbox.lock_chat_bucket(session, person_id)  # the person's row first (lock order)
         counted = 0
         blocked = False
         for message_id, outcome, goodbye in results:
@@ -403,8 +405,8 @@ class Sender:
                 await session.execute(statement, {"id_": message_id, "owner_": self.owner, **values})
             counted += outcome.get("status") == "sent" or outcome.get("error") == "flood"
             blocked = blocked or outcome.get("error") == "blocked"
-        if counted:
-            await outbox.charge_send(session, person_id, self.pace, self.clock.now(), count=counted)
+        if counted and bucket is not None:  # None: erased meanwhile
+            await outbox.charge_send(session, person_id, self.pace, self.clock.now(), counted, bucket)
         if blocked:  # as for a bulk message: one home for a 403
             await claims.block(session, person_id, self.clock.now())
         return counted

@@ -163,7 +163,9 @@ class TelegramService:
                 await repo.mark_applied(turn.session, applied, now())
                 erased, discarded = turn.erased, turn.discarded
                 if not (erased or discarded):  # the replies leased in this transaction: sent right after it
-                    claimed, _, more = await self.sender.claim(turn.session, person_id, chat_of(key))
+                    claimed, _, more = await self.sender.claim(
+                        turn.session, person_id, chat_of(key), person_locked=True
+                    )
         except (OperationalError, InterfaceError) as error:  # the database is busy or away: retried later
             logger.warning("updates left for a retry: %s", where(error))
             return
