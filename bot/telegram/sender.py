@@ -31,6 +31,7 @@ from .. import faults
 from ..clock import Clock, SystemClock
 from ..config import FloodConfig
 from ..storage import claims, outbox, rate
+from ..storage.group import GroupCommit
 from ..storage.leases import Liveness, new_owner
 from ..storage.models import OutboxMessage
 from .locks import KeyedLocks
@@ -74,7 +75,7 @@ def retry_seconds(error: RetryAfter) -> float:
 
 RECORD_WAIT = 5.0  # seconds a stop waits for outcomes being recorded
 Results = tuple[int, dict[str, Any], bool]  # a claimed message's id, its outcome, whether it is a goodbye
-Recording = tuple[int, list[Results], "asyncio.Future[None]"]  # a person's outcomes, and who waits
+Recording = tuple[int, list[Results]]  # a person's outcomes
 
 
 class Sender:
@@ -110,8 +111,7 @@ class Sender:
         self.patience = patience
         self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
-        self._outcomes: list[Recording] = []  # waiting for the next group commit (`_record`)
-        self._recorder: asyncio.Task[None] | None = None
+        self._records = GroupCommit(self._write_outcomes)
         self.documents: DocumentBuilder | None = None  # (filename, content, caption) of a person's export
 
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
@@ -169,8 +169,7 @@ class Sender:
     async def close(self) -> None:
         """Stop the delayed sends (their messages stay queued, sent at the next start), after the
         outcomes being recorded (a lease not recorded expires: its message is sent again)."""
-        if self._recorder is not None:
-            await asyncio.wait({self._recorder}, timeout=RECORD_WAIT)
+        await self._records.settle(RECORD_WAIT)
         tasks = [task for _, task in self._later.values()]
         self._later.clear()
         for task in tasks:
@@ -344,51 +343,19 @@ class Sender:
         """The outcomes of claimed messages (id, outcome, goodbye), recorded in one transaction
         with those of other people that arrive while a record is being written (group commit:
         one transaction, and one charge of the overall bucket, for all of them). Returns once
-        they are committed; a batch that fails is written again person by person, so that one
-        person's failure is theirs alone."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outcomes.append((person_id, results, done))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_waiting())
-        await asyncio.shield(done)  # a cancelled caller does not cancel what others wait for
+        they are committed; one person's failure is theirs alone (see `GroupCommit`)."""
+        await self._records.submit((person_id, results))
 
-    async def _record_waiting(self) -> None:
-        while self._outcomes:
-            batch, self._outcomes = self._outcomes, []
-            try:
-                await self._write_outcomes(batch)
-                failures: list[BaseException | None] = [None] * len(batch)
-            except Exception as error:
-                failures = [error] if len(batch) == 1 else [await self._write_alone(entry) for entry in batch]
-            except BaseException as error:  # cancelled (a stop): nobody waits forever
-                for *_, done in [*batch, *self._outcomes]:
-                    if not done.done():
-                        done.set_exception(error)
-                raise
-            for (*_, done), failure in zip(batch, failures, strict=True):
-                if done.done():
-                    continue
-                if failure is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(failure)
-
-    async def _write_alone(self, entry: Recording) -> BaseException | None:
-        try:
-            await self._write_outcomes([entry])
-        except Exception as error:
-            return error
-        return None
-
-    async def _write_outcomes(self, batch: list[Recording]) -> None:
+    async def _write_outcomes(self, batch: list[Recording]) -> list[None]:
         async with self.sessions.begin() as session:
             counted = 0
             # People in id order, each person's row first, as every other writer locks them (an
             # erasure, a claim, a bulk record): one lock order, no deadlock.
-            for person_id, results, _ in sorted(batch, key=lambda entry: entry[0]):
+            for person_id, results in sorted(batch, key=lambda entry: entry[0]):
                 counted += await self._write_person(session, person_id, results)
             if counted:
                 await self._charge_overall(session, counted)
+        return [None] * len(batch)
 
     async def _write_person(self, session: AsyncSession, person_id: int, results: list[Results]) -> int:
         """One person's outcomes; how many count as sent."""

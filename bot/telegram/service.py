@@ -30,6 +30,7 @@ from ..i18n import as_language, render
 from ..render import Rendered
 from ..services import ConversationService, Effect, Erased, Input, PersonKey, Reply, SendDocument
 from ..storage import outbox, repo
+from ..storage.group import GroupCommit
 from .bulk_sender import BulkSender
 from .jobs import LeasedJob
 from .payloads import merge_short, to_payloads
@@ -64,11 +65,29 @@ class TelegramService:
     # nor checks that they are still pending (a redelivery or another process's update is checked),
     # and the turn uses them as parsed instead of parsing what was stored.
     _fresh: dict[int, Update] = field(default_factory=dict, init=False, repr=False)
+    _stores: GroupCommit[tuple[Update, dict[str, Any] | None], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stores = GroupCommit(self._store_together)
 
     async def store(self, update: Update, raw: dict[str, Any] | None = None) -> bool:
         """Record an update durably (before it is acknowledged); False if it was seen before.
-        `raw`: the update as Telegram sent it, stored as it is (else rebuilt from the parsed one)."""
-        return bool(await self.store_many([(update, raw)]))
+        `raw`: the update as Telegram sent it, stored as it is (else rebuilt from the parsed one).
+        Updates stored at the same moment (webhook calls) share a transaction (group commit)."""
+        return await self._stores.submit((update, raw))
+
+    async def _store_together(self, updates: list[tuple[Update, dict[str, Any] | None]]) -> list[bool]:
+        """`store` for several updates in one transaction: for each, whether it is new (an update
+        delivered twice within the batch is new once, the first time)."""
+        unique: dict[int, tuple[Update, dict[str, Any] | None]] = {}
+        for update, raw in updates:
+            unique.setdefault(update.update_id, (update, raw))
+        new = await self.store_many(list(unique.values()))
+        fresh: list[bool] = []
+        for update, _ in updates:
+            fresh.append(update.update_id in new)
+            new.discard(update.update_id)
+        return fresh
 
     async def store_many(self, updates: Sequence[tuple[Update, dict[str, Any] | None]]) -> set[int]:
         """Record a batch of updates (parsed, and as sent when known) durably in one transaction

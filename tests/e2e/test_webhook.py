@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -141,3 +142,40 @@ async def test_a_press_delivered_twice_after_the_erasure_brings_nobody_back(
     async with webhook_bot.sessions()() as session:
         assert await repo.find_person(session, "telegram", "2005") is None
         assert await session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+async def test_an_update_delivered_several_times_at_once_is_answered_once(
+    webhook_bot: RunningBot, emulator: TelegramEmulator
+) -> None:
+    """Webhook calls arriving together are stored in one transaction (group commit); copies of one
+    update among them (Telegram delivering it again before our 200 reached it) count once."""
+    user = emulator.user(2006, "Eve", language_code="en")
+    newcomer = emulator.user(2007, "Eve", language_code="en")
+    await say_and_read(user, "/start")  # the webhook is up
+    await say_and_read(newcomer, "/start")
+    before = len(emulator.chat_messages(2006))
+    message = {
+        "message_id": 50,
+        "date": 0,
+        "text": "/help",
+        "chat": {"id": 2006, "type": "private"},
+        "from": {"id": 2006, "is_bot": False, "first_name": "Eve", "language_code": "en"},
+    }
+    sender = {"id": 2007, "is_bot": False, "first_name": "Eve", "language_code": "en"}
+    other = {**message, "message_id": 51, "chat": {"id": 2007, "type": "private"}, "from": sender}
+    bodies = [{"update_id": 900_001, "message": message}] * 3 + [{"update_id": 900_002, "message": other}]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as http:
+
+        async def post(body: dict[str, object]) -> int:
+            async with http.post(emulator.webhook_info()["url"], json=body, headers=headers) as response:
+                return response.status
+
+        assert await asyncio.gather(*(post(body) for body in bodies)) == [200] * 4
+    assert "/back" in await texts(user) and "/back" in await texts(newcomer)
+    await user.replies_until_idle(idle=0.3, timeout=10)
+    answers = [m for m in emulator.chat_messages(2006)[before:] if "/back" in m.get("text", "")]
+    assert len(answers) == 1  # one /help, one answer
+    async with webhook_bot.sessions()() as session:
+        stored = select(func.count()).where(InboxUpdate.update_id.in_((900_001, 900_002)))
+        assert await session.scalar(stored) == 2
