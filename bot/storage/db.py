@@ -14,7 +14,7 @@ import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 from sqlalchemy.util.concurrency import in_greenlet
@@ -30,6 +30,20 @@ def failure(error: BaseException) -> str:
         return type(error).__name__
     first = str(orig).strip().splitlines()[0][:120] if str(orig).strip() else ""
     return f"{type(error).__name__} ({first})" if first else type(error).__name__
+
+
+# PostgreSQL's "try the transaction again": a serialization failure, a deadlock it broke.
+RETRY_STATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database error that says nothing about the work, only about the moment: busy, away,
+    or a deadlock (another transaction won); the same work may succeed when tried again."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or getattr(error.orig, "sqlstate", None) in RETRY_STATES
+    return False
 
 
 def is_sqlite(url: str) -> bool:

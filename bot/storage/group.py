@@ -7,14 +7,20 @@ one transaction: the first caller gets a transaction at once, the next ones shar
 SQLite takes one writer at a time anyway; PostgreSQL commits (and waits for the disk) once for all.
 
 A batch that fails is written again item by item, so that a failure (a bad row, a deadlock) is its
-own item's alone: each caller gets its own result or its own exception.
+own item's alone: each caller gets its own result or its own exception; when the database is busy
+or away, every caller of the batch gets that error at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -43,23 +49,29 @@ class GroupCommit(Generic[Item, Result]):
             await asyncio.wait({self._writer}, timeout=seconds)
 
     async def _write_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as error:
-                if len(batch) == 1:
-                    _fail(batch[0][1], error)
-                else:
-                    for item, done in batch:
-                        await self._write_alone(item, done)
-                continue
-            except BaseException:  # cancelled (a stop): nobody waits forever
-                for _, done in [*batch, *self._waiting]:
-                    done.cancel()
-                raise
-            for (_, done), result in zip(batch, results, strict=True):
-                _resolve(done, result)
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                await self._write_batch(batch)
+        finally:  # cancelled (a stop) or broken: nobody waits forever (a no-op for those answered)
+            for _, done in [*batch, *self._waiting]:
+                done.cancel()
+
+    async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            results = await self._write([item for item, _ in batch])
+        except Exception as error:
+            if len(batch) == 1 or not separable(error):
+                for _, done in batch:
+                    _fail(done, error)
+                return
+            logger.warning("a batch of %d failed (%s); each written alone", len(batch), type(error).__name__)
+            for item, done in batch:
+                await self._write_alone(item, done)
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            _resolve(done, result)
 
     async def _write_alone(self, item: Item, done: asyncio.Future[Result]) -> None:
         try:
@@ -68,6 +80,14 @@ class GroupCommit(Generic[Item, Result]):
             _fail(done, error)
         else:
             _resolve(done, result)
+
+
+def separable(error: Exception) -> bool:
+    """Whether items of a failed batch may succeed alone: not when the database is busy or away
+    (each would wait for it again, one after the other), only when one item may be the cause."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    return not (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def _resolve(done: asyncio.Future[Result], result: Result) -> None:

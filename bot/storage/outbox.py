@@ -59,7 +59,15 @@ async def enqueue(
 OUT, PEOPLE = table(OutboxMessage), table(Person)
 ENQUEUE = insert(OUT)
 CHAT_BUCKET = select(PEOPLE.c.send_tokens, PEOPLE.c.send_refilled_at).where(PEOPLE.c.id == bindparam("id_"))
-CHAT_BUCKET_LOCKED = CHAT_BUCKET.with_for_update()
+# FOR NO KEY UPDATE: a writer of the row (a turn, an erasure) waits, a foreign key check does not
+# (a staff member's turn queueing a broadcast to this person holds their own row meanwhile).
+CHAT_BUCKET_LOCKED = CHAT_BUCKET.with_for_update(key_share=True)
+CHAT_BUCKETS = (
+    select(PEOPLE.c.id, PEOPLE.c.send_tokens, PEOPLE.c.send_refilled_at)
+    .where(PEOPLE.c.id.in_(bindparam("ids_", expanding=True)))
+    .order_by(PEOPLE.c.id)
+)
+CHAT_BUCKETS_FREE = CHAT_BUCKETS.with_for_update(key_share=True, skip_locked=True)  # the rows nobody holds now
 CHAT_CHARGE = (
     update(PEOPLE)
     .where(PEOPLE.c.id == bindparam("id_"))
@@ -176,9 +184,13 @@ async def claim_due(
         queued = [goodbye]  # alone: what follows is claimed once it is out
     if queued[0].not_before > moment:
         wait = (queued[0].not_before - moment).total_seconds()
-        # Another sender holds it ("sending": another process, whose record is usually a moment
-        # away), so look again soon, not when its lease would expire; or it waits for a retry.
-        return [], min(wait, RECHECK) if queued[0].status == "sending" else wait, True
+        if queued[0].status == "sending":
+            # Another sender holds it (another process, whose record is usually a moment away):
+            # look again soon, not when its lease would expire; less often the longer it has held
+            # it (a sender that died), from RECHECK up to the time it has held it already.
+            held = lease.total_seconds() - wait
+            wait = min(wait, max(RECHECK, held))
+        return [], wait, True  # (else it waits for a retry)
     due: list[Row[Any]] = []
     for row in queued[:limit]:
         if row.not_before > moment:
@@ -219,6 +231,15 @@ async def lock_chat_bucket(session: AsyncSession, person_id: int) -> Bucket | No
     query = CHAT_BUCKET_LOCKED if is_postgres(session) else CHAT_BUCKET
     row = (await session.execute(query, {"id_": person_id})).first()
     return None if row is None else (row[0], row[1])
+
+
+async def lock_chat_buckets(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, Bucket]:
+    """`lock_chat_bucket` for several people at once, without waiting: on PostgreSQL, only the
+    rows nobody holds at this moment (a person whose turn runs is left out, as is someone erased),
+    so that a transaction holding several people never waits for another holding one of them."""
+    query = CHAT_BUCKETS_FREE if is_postgres(session) else CHAT_BUCKETS
+    rows = await session.execute(query, {"ids_": sorted(set(person_ids))})
+    return {row.id: (row.send_tokens, row.send_refilled_at) for row in rows}
 
 
 async def charge_send(

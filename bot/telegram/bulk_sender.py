@@ -45,6 +45,7 @@ from ..storage.leases import hold, release
 from ..storage.models import Broadcast
 from ..storage.outbox import LEASE, ChatPace
 from .sender import BACKOFF, retry_seconds
+from .throttle import Bucket
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ class BulkSender:
         self.rate = flood.overall_per_second
         self.settings = settings or BulkSettings()
         self.capacity = rate.capacity_for(self.rate, self.settings.burst_seconds)
+        # Tokens are taken from the shared bucket before a batch is sent; its sends also leave
+        # this process at that rate and burst, counted when they go (`_space`).
+        self._spacing = Bucket(self.rate, self.capacity, self.capacity, 0.0)
         self.pace = ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
         self.owner = owner
         self.clock = clock or SystemClock()
@@ -272,12 +276,26 @@ class BulkSender:
         lang = "en" if payload.get("lang") == "en" else "fr"
         return broadcast_payload(texts[1] if lang == "en" else texts[0], lang)
 
+    async def _space(self) -> None:
+        """Wait until one more send keeps within the rate and burst, counted when it goes: a batch
+        held up after its tokens were taken (a stalled event loop, a slow disk) does not reach
+        Telegram together with the next one, which the shared bucket has allowed meanwhile."""
+        while True:
+            moment = self.clock.now().timestamp()
+            if self._spacing.updated == 0.0:
+                self._spacing.updated = moment
+            wait = self._spacing.delay(moment)
+            if wait <= 0:
+                return
+            await self.sleep(wait)
+
     async def _send_one(self, row: Claimed) -> Outcome:
         attempts = row.attempts + 1
         try:
             payload = await self._payload(row)
             if payload is None:
                 return Outcome(row.id, row.person_id, "failed", attempts, error="gone")
+            await self._space()
             await self.bot.send_message(
                 chat_id=row.chat_id,
                 text=payload["text"],

@@ -343,23 +343,41 @@ class Sender:
         """The outcomes of claimed messages (id, outcome, goodbye), recorded in one transaction
         with those of other people that arrive while a record is being written (group commit:
         one transaction, and one charge of the overall bucket, for all of them). Returns once
-        they are committed; one person's failure is theirs alone (see `GroupCommit`)."""
-        await self._records.submit((person_id, results))
+        they are committed; one person's failure is theirs alone (see `GroupCommit`).
 
-    async def _write_outcomes(self, batch: list[Recording]) -> list[None]:
+        A person whose row another transaction holds at that moment (their next turn, in another
+        process) is left out of the batch, which never waits for anyone, and is recorded on their
+        own, waiting for their row as any single writer does."""
+        if not await self._records.submit((person_id, results)):
+            async with self.sessions.begin() as session:
+                counted = await self._write_person(
+                    session, person_id, results, await outbox.lock_chat_bucket(session, person_id)
+                )
+                if counted:
+                    await self._charge_overall(session, counted)
+
+    async def _write_outcomes(self, batch: list[Recording]) -> list[bool]:
+        """A batch of records in one transaction: for each, whether it was written (False: the
+        person's row was busy). Each person's row is locked before any outbox row of theirs, as
+        every writer does (an erasure, a claim, a bulk record)."""
         async with self.sessions.begin() as session:
+            buckets = await outbox.lock_chat_buckets(session, [person_id for person_id, _ in batch])
             counted = 0
-            # People in id order, each person's row first, as every other writer locks them (an
-            # erasure, a claim, a bulk record): one lock order, no deadlock.
-            for person_id, results in sorted(batch, key=lambda entry: entry[0]):
-                counted += await self._write_person(session, person_id, results)
+            written: list[bool] = []
+            for person_id, results in batch:
+                bucket = buckets.pop(person_id, None)  # once per person: another record of theirs goes alone
+                written.append(bucket is not None)
+                if bucket is not None:
+                    counted += await self._write_person(session, person_id, results, bucket)
             if counted:
                 await self._charge_overall(session, counted)
-        return [None] * len(batch)
+        return written
 
-    async def _write_person(self, session: AsyncSession, person_id: int, results: list[Results]) -> int:
-        """One person's outcomes; how many count as sent."""
-        bucket = await outbox.lock_chat_bucket(session, person_id)  # the person's row first (lock order)
+    async def _write_person(
+        self, session: AsyncSession, person_id: int, results: list[Results], bucket: outbox.Bucket | None
+    ) -> int:
+        """One person's outcomes, their row locked (`bucket`: their chat's bucket as read then,
+        None if they were erased meanwhile); how many count as sent."""
         counted = 0
         blocked = False
         for message_id, outcome, goodbye in results:

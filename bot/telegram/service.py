@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import TelegramError
@@ -30,6 +29,7 @@ from ..i18n import as_language, render
 from ..render import Rendered
 from ..services import ConversationService, Effect, Erased, Input, PersonKey, Reply, SendDocument
 from ..storage import outbox, repo
+from ..storage.db import is_transient
 from ..storage.group import GroupCommit
 from .bulk_sender import BulkSender
 from .jobs import LeasedJob
@@ -185,10 +185,10 @@ class TelegramService:
                     claimed, _, more = await self.sender.claim(
                         turn.session, person_id, chat_of(key), person_locked=True
                     )
-        except (OperationalError, InterfaceError) as error:  # the database is busy or away: retried later
-            logger.warning("updates left for a retry: %s", where(error))
-            return
         except Exception as error:
+            if is_transient(error):  # the database is busy or away, or broke a deadlock: retried later
+                logger.warning("updates left for a retry: %s", where(error))
+                return
             logger.error("update handling failed for a person: %s", where(error))
             await self._apologise(key, hint)
             return

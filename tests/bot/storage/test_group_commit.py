@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.storage.group import GroupCommit
 
@@ -83,3 +84,43 @@ async def test_a_stop_while_writing_leaves_nobody_waiting_forever() -> None:
     await group.settle(1.0)
     book.release.set()
     assert await group.submit("b") == "B"  # a new writer for what comes after
+
+
+async def test_a_busy_database_fails_the_whole_batch_at_once() -> None:
+    """Each item alone would wait for the database again, one after the other: no point."""
+    book = Book()
+    group = GroupCommit(book.write)
+
+    async def busy(items: list[str]) -> list[str]:
+        book.batches.append(list(items))
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    group._write = busy
+    results = await asyncio.gather(*(group.submit(item) for item in "bcd"), return_exceptions=True)
+    assert all(isinstance(result, OperationalError) for result in results)
+    assert book.batches == [["b", "c", "d"]]
+
+
+async def test_a_stop_while_writing_items_one_by_one_leaves_nobody_waiting() -> None:
+    calls: list[list[str]] = []
+    reached, hold = asyncio.Event(), asyncio.Event()
+
+    async def write(items: list[str]) -> list[str]:
+        calls.append(list(items))
+        if len(items) > 1:
+            raise ValueError("one of them is bad")
+        if items == ["c"]:  # written alone, when the stop comes
+            reached.set()
+            await hold.wait()
+        return [item.upper() for item in items]
+
+    group = GroupCommit(write)
+    callers = [asyncio.create_task(group.submit(item)) for item in "bcd"]
+    await asyncio.wait_for(reached.wait(), timeout=10)
+    writer = group._writer
+    assert writer is not None
+    writer.cancel()
+    results = await asyncio.gather(*callers, return_exceptions=True)
+    assert results[0] == "B"
+    assert all(isinstance(result, asyncio.CancelledError) for result in results[1:])
+    assert calls == [["b", "c", "d"], ["b"], ["c"]]

@@ -297,8 +297,9 @@ async def test_outbox_leases_one_message_per_person_at_a_time(sessions: async_se
     async with sessions.begin() as session:
         later = T0 + timedelta(seconds=10)
         busy, wait = await outbox.claim_next(session, pid, owner="host:2/bbb", at=later)
-        # "a" is out: not claimed again, and looked at again soon (its sender records it in a moment)
-        assert busy is None and wait == outbox.RECHECK
+        # "a" is out: not claimed again; looked at again after as long as it has been held (10 s),
+        # not when its lease ends (20 s later): its sender records it in a moment, unless it died
+        assert busy is None and wait == 10.0
         await session.execute(text("UPDATE outbox SET status = 'sent' WHERE id = :id"), {"id": first.id})
     async with sessions.begin() as session:
         second, _ = await outbox.claim_next(session, pid, owner="host:2/bbb", at=T0 + timedelta(seconds=11))
@@ -321,7 +322,7 @@ async def test_a_restarted_process_takes_back_its_predecessor_s_leases_at_once(
         again, wait = await outbox.claim_next(session, amina, owner="host:8443/new", at=T0 + timedelta(seconds=1))
         assert again is not None and again.payload == {"text": "to amina"} and wait == 0
         held, wait = await outbox.claim_next(session, omar, owner="host:8443/new", at=T0 + timedelta(seconds=1))
-        assert held is None and wait == outbox.RECHECK  # another instance's live lease is left alone
+        assert held is None and wait == 1.0  # another instance's live lease is left alone
 
 
 async def test_the_chat_flood_bucket_is_shared_through_the_database(sessions: async_sessionmaker[AsyncSession]) -> None:
