@@ -250,10 +250,11 @@ async def record(
         return 0
     person_ids = sorted({o.person_id for o in outcomes})
     # The people's rows first, in id order, as every other writer does (a reply's record, an
-    # erasure): one lock order, no deadlock. Their chat buckets are charged here.
+    # erasure): one lock order, no deadlock. Their chat buckets are charged here. FOR NO KEY
+    # UPDATE: a turn queueing a broadcast to one of them (a foreign key check) does not wait.
     people = select(Person.id, Person.send_tokens, Person.send_refilled_at).where(Person.id.in_(person_ids))
     if is_postgres(session):
-        people = people.order_by(Person.id).with_for_update()
+        people = people.order_by(Person.id).with_for_update(key_share=True)
     buckets = {pid: (tokens, refilled) for pid, tokens, refilled in (await session.execute(people)).all()}
     leased = (
         select(OutboxMessage.id, OutboxMessage.priority, OutboxMessage.broadcast_id, Broadcast.status)

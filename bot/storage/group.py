@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class GroupCommit(Generic[Item, Result]):
 def separable(error: Exception) -> bool:
     """Whether items of a failed batch may succeed alone: not when the database is busy or away
     (each would wait for it again, one after the other), only when one item may be the cause."""
-    if isinstance(error, (OperationalError, InterfaceError)):
+    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout)):
         return False
     return not (isinstance(error, DBAPIError) and error.connection_invalidated)
 

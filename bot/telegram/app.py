@@ -125,6 +125,7 @@ def build(config: Config, clock: Clock | None = None) -> tuple[Application, Tele
         ),
         single=database.dialect.name != "postgresql",  # SQLite: one sender, under the lease `bulk-sender`
     )
+    sender.spacing = service.bulk.spacing  # replies count where bulk sends leave: the bulk yields
     sender.liveness = Liveness(database, sender.owner)
     reminders = ReminderScheduler(
         sessions,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ LEASE_NAME = "bulk-sender"
 IDLE = 0.5  # seconds between two looks for due rows when there are none
 LEASE_RENEW = 2.0  # seconds between two renewals of the `bulk-sender` lease (SQLite)
 SWEEP_EVERY = 1.0  # seconds between two looks for resumed or cancelled broadcasts' parked rows
+SEND_BURST = 0.02  # seconds of the overall rate that may leave at once (`_space`)
 RECORD_TRIES = 4  # a batch's record, retried on a deadlock or a busy database (else sent again later)
 RECORD_BACKOFF = 0.05  # seconds before the second try, doubled each time
 Sleep = Callable[[float], Awaitable[None]]
@@ -87,12 +89,16 @@ class BulkSender:
         self.rate = flood.overall_per_second
         self.settings = settings or BulkSettings()
         self.capacity = rate.capacity_for(self.rate, self.settings.burst_seconds)
-        # Tokens are taken from the shared bucket before a batch is sent; its sends also leave
-        # this process at that rate and burst, counted when they go (`_space`).
-        self._spacing = Bucket(self.rate, self.capacity, self.capacity, 0.0)
         self.pace = ChatPace(flood.per_chat_per_second, flood.per_chat_burst)
         self.owner = owner
         self.clock = clock or SystemClock()
+        # Tokens are taken from the shared bucket before a batch is sent; its sends also leave
+        # this process at that rate and burst, counted when they go (`_space`).
+        # Sends also leave this process at that rate, counted when they go, in bursts of at most
+        # SEND_BURST seconds of it: with the requests still in flight, what reaches Telegram at
+        # once stays under its burst even when a batch was held up after its tokens were taken.
+        burst = max(1.0, min(self.capacity, self.rate * SEND_BURST))
+        self.spacing = Bucket(self.rate, burst, burst, time.monotonic())
         self.single = single
         self.sleep = sleep  # the one place this module waits: tests drive it
         self._texts: dict[int, tuple[str, str]] = {}  # broadcast id -> (fr, en)
@@ -280,14 +286,11 @@ class BulkSender:
         """Wait until one more send keeps within the rate and burst, counted when it goes: a batch
         held up after its tokens were taken (a stalled event loop, a slow disk) does not reach
         Telegram together with the next one, which the shared bucket has allowed meanwhile."""
-        while True:
-            moment = self.clock.now().timestamp()
-            if self._spacing.updated == 0.0:
-                self._spacing.updated = moment
-            wait = self._spacing.delay(moment)
+        while True:  # on the monotonic clock: a few milliseconds between sends, whatever the bot's clock
+            wait = self.spacing.delay(time.monotonic())
             if wait <= 0:
                 return
-            await self.sleep(wait)
+            await asyncio.sleep(wait)
 
     async def _send_one(self, row: Claimed) -> Outcome:
         attempts = row.attempts + 1

@@ -17,6 +17,7 @@ import functools
 import html
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,11 +32,12 @@ from .. import faults
 from ..clock import Clock, SystemClock
 from ..config import FloodConfig
 from ..storage import claims, outbox, rate
+from ..storage.db import is_transient
 from ..storage.group import GroupCommit
 from ..storage.leases import Liveness, new_owner
 from ..storage.models import OutboxMessage
 from .locks import KeyedLocks
-from .throttle import Throttle
+from .throttle import Bucket, Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 RECORD_WAIT = 5.0  # seconds a stop waits for outcomes being recorded
+RECORD_TRIES = 3  # a record that meets a busy database or a deadlock is tried again...
+RECORD_BACKOFF = 0.2  # ...after this many seconds, doubled each time (else its messages are sent again)
 Results = tuple[int, dict[str, Any], bool]  # a claimed message's id, its outcome, whether it is a goodbye
 Recording = tuple[int, list[Results]]  # a person's outcomes
 
@@ -112,6 +116,8 @@ class Sender:
         self._locks = KeyedLocks()
         self._later: dict[int, tuple[float, asyncio.Task[None]]] = {}
         self._records = GroupCommit(self._write_outcomes)
+        # This process's bucket of bulk sends at the moment they go (`BulkSender`): a reply counts in it
+        self.spacing: Bucket | None = None
         self.documents: DocumentBuilder | None = None  # (filename, content, caption) of a person's export
 
     async def call(self, payload: dict[str, Any], chat_id: int, *, per_chat: bool = True) -> None:
@@ -121,6 +127,8 @@ class Sender:
         send still counts in this process's bucket of the chat, for whatever is sent next.
         """
         await self.throttle.acquire(chat_id, per_chat=per_chat)
+        if self.spacing is not None:  # counted where bulk sends leave: they yield to replies
+            self.spacing.charge(time.monotonic())
         await self.bot.send_message(
             chat_id=chat_id,
             text=payload["text"],
@@ -348,6 +356,17 @@ class Sender:
         A person whose row another transaction holds at that moment (their next turn, in another
         process) is left out of the batch, which never waits for anyone, and is recorded on their
         own, waiting for their row as any single writer does."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                await self._record_once(person_id, results)
+                return
+            except Exception as error:  # busy, away or a deadlock: tried again (else sent again later)
+                if attempt + 1 == RECORD_TRIES or not is_transient(error):
+                    raise
+                logger.warning("recording sends failed (%s); trying again", type(error).__name__)
+                await asyncio.sleep(RECORD_BACKOFF * 2**attempt)
+
+    async def _record_once(self, person_id: int, results: list[Results]) -> None:
         if not await self._records.submit((person_id, results)):
             async with self.sessions.begin() as session:
                 counted = await self._write_person(

@@ -21,6 +21,7 @@ class Bucket:
 
     def delay(self, now: float) -> float:
         """Seconds to wait for a token; takes it when none is needed."""
+        now = max(now, self.updated)  # a clock set back is no time gone by
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens >= 1:
@@ -30,6 +31,7 @@ class Bucket:
 
     def charge(self, now: float) -> None:
         """Count a message sent under another pacing: later waits here take it into account."""
+        now = max(now, self.updated)
         self.tokens = max(-self.capacity, min(self.capacity, self.tokens + (now - self.updated) * self.rate) - 1)
         self.updated = now
 
